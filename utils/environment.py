@@ -1,0 +1,150 @@
+"""Checks for ``00_setup``: is this environment ready for the labs, on the chosen backend?
+
+AWS equivalent: what the course's first cells do (``sagemaker.Session()``, the default bucket,
+``get_execution_role()``), plus a look at versions and, locally, the lab home.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from utils.config import project_root
+
+# prefixes under the bucket that the labs write (and 99_cleanup removes)
+LAB_PREFIXES = ("data/raw/", "data/transformed/", "data/balanced/", "images/", "bias/",
+                "autopilot/", "models/")  # fmt: skip
+
+
+def pinned_requirements(path: Path | None = None) -> dict[str, str]:
+    """``name -> version`` for the ``name==version`` lines of requirements.txt."""
+    path = path or project_root() / "requirements.txt"
+    pins: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?==([^\s;#]+)", line)
+        if m:
+            pins[m.group(1)] = m.group(3)
+    return pins
+
+
+def package_versions(pins: dict[str, str] | None = None) -> pd.DataFrame:
+    """Pinned versus installed version of each requirement."""
+    pins = pins if pins is not None else pinned_requirements()
+    rows = []
+    for name, wanted in pins.items():
+        try:
+            have = md.version(name)
+        except md.PackageNotFoundError:
+            have = None
+        rows.append({"package": name, "pinned": wanted, "installed": have,
+                     "ok": have == wanted})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _check(name: str, ok: bool, detail: str, severity: str = "PROBLEM") -> dict[str, Any]:
+    return {"check": name, "status": "ok" if ok else severity, "detail": detail}
+
+
+def check_local(home: Path) -> list[dict[str, Any]]:
+    """The lab home is writable, DuckDB opens there, and there is room on the disk."""
+    rows = []
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".probe-") as fh:
+            fh.write(b"ok")
+        rows.append(_check("lab home writable", True, str(home)))
+    except OSError as exc:
+        rows.append(_check("lab home writable", False, f"{home}: {exc} (set LAB_HOME)"))
+        return rows
+    try:
+        import duckdb
+
+        with tempfile.TemporaryDirectory(dir=home, prefix=".probe-") as tmp:
+            con = duckdb.connect(str(Path(tmp) / "probe.duckdb"))
+            value = con.execute("SELECT 42").fetchone()[0]
+            con.close()
+        rows.append(_check("DuckDB (local Glue + Athena)", value == 42, f"duckdb {duckdb.__version__}"))
+    except Exception as exc:  # noqa: BLE001 - reported as a problem row
+        rows.append(_check("DuckDB (local Glue + Athena)", False, str(exc)))
+    free = shutil.disk_usage(home).free / 2**30
+    rows.append(_check("free disk at the lab home", free > 1.0, f"{free:.1f} GiB free (1 GiB needed)"))
+    return rows
+
+
+def check_aws(lab: Any) -> list[dict[str, Any]]:
+    """Credentials, region, the default bucket and the SageMaker execution role."""
+    import boto3
+
+    rows = []
+    try:
+        ident = boto3.client("sts", region_name=lab.region).get_caller_identity()
+        rows.append(_check("AWS credentials", True, f"account {ident['Account']}, {ident['Arn']}"))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(_check("AWS credentials", False, f"STS GetCallerIdentity failed: {exc}"))
+        return rows
+    rows.append(_check("region", True, lab.region))
+    s3 = boto3.client("s3", region_name=lab.region)
+    try:
+        s3.head_bucket(Bucket=lab.bucket)
+        rows.append(_check("bucket", True, f"s3://{lab.bucket} exists"))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(_check("bucket", False, f"s3://{lab.bucket}: {exc}; 01_ingest creates it"))
+    role = lab.config.role
+    rows.append(_check("SageMaker execution role", role is not None,
+                       role or "not set: set LAB_ROLE (needed from 04_detect_bias on)",
+                       "warning"))  # fmt: skip
+    return rows
+
+
+def check_environment(lab: Any) -> pd.DataFrame:
+    """One row per check: Python, the pinned packages, and the backend's own checks."""
+    rows = [_check("Python 3.11", sys.version_info[:2] == (3, 11),
+                   f"{platform.python_implementation()} {platform.python_version()}",
+                   "warning")]  # fmt: skip
+    versions = package_versions()
+    off = versions[~versions["ok"]]
+    rows.append(_check("pinned packages", off.empty,
+                       "all match requirements.txt" if off.empty else
+                       "differ: " + ", ".join(f"{r.package} {r.installed} != {r.pinned}"
+                                              for r in off.itertuples()),
+                       "warning"))  # fmt: skip
+    rows += check_local(lab.home) if lab.is_local else check_aws(lab)
+    return pd.DataFrame(rows)
+
+
+def planned_resources(lab: Any) -> pd.DataFrame:
+    """What the labs will create, where, and what it costs on AWS."""
+    local = lab.is_local
+    rows = [
+        ("01_ingest", "S3 objects", lab.s3_uri("data/raw/") + ", " + lab.s3_uri("data/transformed/"),
+         "S3 storage, cents per month"),
+        ("02_explore_athena", "Glue database + table", f"{lab.database}.reviews", "free tier"),
+        ("02_explore_athena", "Athena queries + results bucket", "aws-athena-query-results-…",
+         "$5 per TB scanned (this data: < $0.01)"),
+        ("03_visualize", "S3 objects", lab.s3_uri("images/"), "cents"),
+        ("04_detect_bias", "Clarify processing job, S3 objects", lab.s3_uri("bias/"),
+         "ml.m5.large for ~4 min, about $0.01"),
+        ("05_autopilot", "AutoML job + candidates", lab.s3_uri("autopilot/"),
+         "several ml.m5 instances for ~25 min: a few dollars"),
+        ("06_deploy_predict", "SageMaker endpoint", "ml.m5.large",
+         "about $0.12 per hour until deleted: run 99_cleanup"),
+    ]
+    frame = pd.DataFrame(rows, columns=["notebook", "creates", "where", "cost on AWS"])
+    frame["backend"] = "local: files under the lab home, no cost" if local else "aws: billable"
+    return frame
+
+
+def assert_ready(checks: pd.DataFrame) -> None:
+    """Stop with every PROBLEM row listed; warnings are shown but do not stop the labs."""
+    problems = checks[checks["status"] == "PROBLEM"]
+    if not problems.empty:
+        lines = "\n".join(f"  - {r.check}: {r.detail}" for r in problems.itertuples())
+        raise EnvironmentError(f"the environment is not ready for the labs:\n{lines}")

@@ -1,0 +1,184 @@
+"""The Lab: one object per notebook that hands out the chosen backend's services.
+
+``lab = utils.connect(BACKEND)``; then ``lab.wr`` is awswrangler itself on ``aws`` and the local
+drop-in on ``local``, ``lab.s3_uri(key)`` builds ``s3://<bucket>/<key>`` on both, and
+``lab.require("01_ingest")`` stops a notebook whose inputs are not there yet.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from utils import records
+from utils.config import LabConfig
+from utils.errors import ConfigError, PrerequisiteError
+from utils.local.lake import LocalLake, check_key
+
+
+class LocalWrangler:
+    """The ``wr`` of the local backend: ``wr.s3``, ``wr.catalog``, ``wr.athena``, ``wr.exceptions``.
+
+    AWS equivalent: the ``awswrangler`` module. Anything else is a clear NotImplementedError.
+    """
+
+    def __init__(self, home: Path) -> None:
+        from awswrangler import exceptions
+
+        from utils.local.s3 import LocalS3
+
+        self.home = Path(home)
+        self.lake = LocalLake(self.home)
+        self.s3 = LocalS3(self.lake)
+        self.exceptions = exceptions
+
+    @functools.cached_property
+    def catalog(self) -> Any:
+        from utils.local.catalog import LocalCatalog
+
+        return LocalCatalog(self.home, self.lake)
+
+    @functools.cached_property
+    def athena(self) -> Any:
+        from utils.local.athena import LocalAthena
+
+        return LocalAthena(self.home, self.lake, self.catalog)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotImplementedError(
+            f"wr.{name} is not available on the local backend (it has wr.s3, wr.catalog and "
+            "wr.athena); run this cell with BACKEND='aws'"
+        )
+
+
+class Lab:
+    """A connection to one backend, made by :func:`connect`."""
+
+    def __init__(self, config: LabConfig) -> None:
+        self.config = config
+        self._wr: Any = None
+
+    # -- settings ------------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self.config.backend
+
+    @property
+    def bucket(self) -> str:
+        return self.config.bucket
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    @property
+    def database(self) -> str:
+        return self.config.database
+
+    @property
+    def home(self) -> Path:
+        """The folder that holds the local backend's state (the lake, catalog, jobs)."""
+        return self.config.home
+
+    @property
+    def is_local(self) -> bool:
+        return self.config.backend == "local"
+
+    def __repr__(self) -> str:
+        where = f"home={str(self.home)!r}" if self.is_local else f"region={self.region!r}"
+        return f"Lab(backend={self.backend!r}, bucket={self.bucket!r}, {where})"
+
+    # -- services ------------------------------------------------------------------------------
+    @property
+    def wr(self) -> Any:
+        """awswrangler on ``aws``; the local drop-in (same calls) on ``local``."""
+        if self._wr is None:
+            if self.is_local:
+                self.home.mkdir(parents=True, exist_ok=True)
+                self._wr = LocalWrangler(self.home)
+            else:
+                import awswrangler
+
+                self._wr = awswrangler
+        return self._wr
+
+    def s3_uri(self, key: str = "") -> str:
+        """``s3://<bucket>/<key>``, the same on both backends. AWS: an S3 object or prefix URI."""
+        key = key.lstrip("/") if key.startswith("/") and not key.startswith("//") else key
+        check_key(key, key)
+        return f"s3://{self.bucket}/{key}"
+
+    def local_path(self, uri: str) -> Path:
+        """Where an ``s3://`` object lives on the local backend (for inspection and tests)."""
+        if not self.is_local:
+            raise ConfigError("local_path() is for the local backend; on aws the object is in S3")
+        return LocalLake(self.home).path_for(uri)
+
+    # -- notebook helpers ----------------------------------------------------------------------
+    def record(self, name: str, value: Any) -> Any:
+        """Record a key result for the tests and the run report (see :mod:`utils.records`)."""
+        return records.record(name, value)
+
+    def require(self, notebook: str) -> None:
+        """Stop with a clear message if ``notebook`` has not produced what this one needs."""
+        try:
+            check = PREREQUISITES[notebook]
+        except KeyError:
+            raise ValueError(
+                f"require({notebook!r}): unknown notebook; known: {sorted(PREREQUISITES)}"
+            ) from None
+        problem = check(self)
+        if problem:
+            raise PrerequisiteError(f"Run {notebook} first: {problem}")
+
+
+def _transformed_ready(lab: Lab) -> str | None:
+    prefix = lab.s3_uri("data/transformed/")
+    if not lab.wr.s3.list_objects(prefix, suffix=".csv"):
+        return f"no transformed reviews under {prefix} (backend {lab.backend!r})"
+    return None
+
+
+# notebook -> a check that returns None when its outputs are in place, else what is missing
+PREREQUISITES: dict[str, Callable[[Lab], str | None]] = {
+    "01_ingest": _transformed_ready,
+}
+
+
+def _aws_account(region: str) -> str:
+    import boto3
+
+    try:
+        return boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no usable credentials"
+        raise ConfigError(
+            f"BACKEND='aws' needs AWS credentials (STS GetCallerIdentity failed: {exc}). "
+            "Configure them (aws configure, or run in SageMaker Studio), or use BACKEND='local'."
+        ) from exc
+
+
+def connect(backend: str | None = None, **overrides: Any) -> Lab:
+    """Build a Lab for ``backend`` ('local' or 'aws'); keyword arguments override settings.
+
+    Overrides: bucket, region, database, home, seed, role. ``None`` means "not set here":
+    the environment variable (LAB_BUCKET, ...) or the default is used instead.
+    """
+    config = LabConfig.resolve(backend=backend, **overrides)
+    if config.backend == "aws":
+        import boto3
+
+        boto3.setup_default_session(region_name=config.region)
+        explicit_bucket = overrides.get("bucket") is not None or _env_has_bucket()
+        if not explicit_bucket:
+            account = _aws_account(config.region)
+            config = LabConfig.resolve(backend=backend, account=account, **overrides)
+    return Lab(config)
+
+
+def _env_has_bucket() -> bool:
+    return bool(os.environ.get("LAB_BUCKET"))
