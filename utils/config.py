@@ -74,9 +74,7 @@ class LabConfig:
         env = dict(os.environ) if env is None else env
         unknown = sorted(set(params) - set(ENV_VARS))
         if unknown:
-            raise ConfigError(
-                f"unknown lab parameter(s) {unknown}: allowed are {sorted(ENV_VARS)}"
-            )
+            raise ConfigError(f"unknown lab parameter(s) {unknown}: allowed are {sorted(ENV_VARS)}")
         values: dict[str, Any] = {}
         sources: dict[str, str] = {}
         for name, names in ENV_VARS.items():

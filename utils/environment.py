@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from utils.config import project_root
+from utils.errors import EnvironmentNotReady
 
 # prefixes under the bucket that the labs write (and 99_cleanup removes)
 LAB_PREFIXES = ("data/raw/", "data/transformed/", "data/balanced/", "images/", "bias/",
@@ -71,11 +72,15 @@ def check_local(home: Path) -> list[dict[str, Any]]:
             con = duckdb.connect(str(Path(tmp) / "probe.duckdb"))
             value = con.execute("SELECT 42").fetchone()[0]
             con.close()
-        rows.append(_check("DuckDB (local Glue + Athena)", value == 42, f"duckdb {duckdb.__version__}"))
+        rows.append(
+            _check("DuckDB (local Glue + Athena)", value == 42, f"duckdb {duckdb.__version__}")
+        )
     except Exception as exc:  # noqa: BLE001 - reported as a problem row
         rows.append(_check("DuckDB (local Glue + Athena)", False, str(exc)))
     free = shutil.disk_usage(home).free / 2**30
-    rows.append(_check("free disk at the lab home", free > 1.0, f"{free:.1f} GiB free (1 GiB needed)"))
+    rows.append(
+        _check("free disk at the lab home", free > 1.0, f"{free:.1f} GiB free (1 GiB needed)")
+    )
     return rows
 
 
@@ -124,18 +129,38 @@ def planned_resources(lab: Any) -> pd.DataFrame:
     """What the labs will create, where, and what it costs on AWS."""
     local = lab.is_local
     rows = [
-        ("01_ingest", "S3 objects", lab.s3_uri("data/raw/") + ", " + lab.s3_uri("data/transformed/"),
-         "S3 storage, cents per month"),
+        (
+            "01_ingest",
+            "S3 objects",
+            lab.s3_uri("data/raw/") + ", " + lab.s3_uri("data/transformed/"),
+            "S3 storage, cents per month",
+        ),
         ("02_explore_athena", "Glue database + table", f"{lab.database}.reviews", "free tier"),
-        ("02_explore_athena", "Athena queries + results bucket", "aws-athena-query-results-…",
-         "$5 per TB scanned (this data: < $0.01)"),
+        (
+            "02_explore_athena",
+            "Athena queries + results bucket",
+            "aws-athena-query-results-…",
+            "$5 per TB scanned (this data: < $0.01)",
+        ),
         ("03_visualize", "S3 objects", lab.s3_uri("images/"), "cents"),
-        ("04_detect_bias", "Clarify processing job, S3 objects", lab.s3_uri("bias/"),
-         "ml.m5.large for ~4 min, about $0.01"),
-        ("05_autopilot", "AutoML job + candidates", lab.s3_uri("autopilot/"),
-         "several ml.m5 instances for ~25 min: a few dollars"),
-        ("06_deploy_predict", "SageMaker endpoint", "ml.m5.large",
-         "about $0.12 per hour until deleted: run 99_cleanup"),
+        (
+            "04_detect_bias",
+            "Clarify processing job, S3 objects",
+            lab.s3_uri("bias/"),
+            "ml.m5.large for ~4 min, about $0.01",
+        ),
+        (
+            "05_autopilot",
+            "AutoML job + candidates",
+            lab.s3_uri("autopilot/"),
+            "several ml.m5 instances for ~25 min: a few dollars",
+        ),
+        (
+            "06_deploy_predict",
+            "SageMaker endpoint",
+            "ml.m5.large",
+            "about $0.12 per hour until deleted: run 99_cleanup",
+        ),
     ]
     frame = pd.DataFrame(rows, columns=["notebook", "creates", "where", "cost on AWS"])
     frame["backend"] = "local: files under the lab home, no cost" if local else "aws: billable"
@@ -147,4 +172,4 @@ def assert_ready(checks: pd.DataFrame) -> None:
     problems = checks[checks["status"] == "PROBLEM"]
     if not problems.empty:
         lines = "\n".join(f"  - {r.check}: {r.detail}" for r in problems.itertuples())
-        raise EnvironmentError(f"the environment is not ready for the labs:\n{lines}")
+        raise EnvironmentNotReady(f"the environment is not ready for the labs:\n{lines}")

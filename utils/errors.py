@@ -25,3 +25,7 @@ class RawDataError(LabError, ValueError):
 
 class PrerequisiteError(LabError, RuntimeError):
     """A notebook ran before the notebook that prepares its inputs."""
+
+
+class EnvironmentNotReady(LabError, RuntimeError):
+    """00_setup found a problem that stops the labs (no credentials, lab home not writable)."""

@@ -109,8 +109,7 @@ class Lab:
 
     def s3_uri(self, key: str = "") -> str:
         """``s3://<bucket>/<key>``, the same on both backends. AWS: an S3 object or prefix URI."""
-        key = key.lstrip("/") if key.startswith("/") and not key.startswith("//") else key
-        check_key(key, key)
+        check_key(key, f"s3://{self.bucket}/{key}")
         return f"s3://{self.bucket}/{key}"
 
     def local_path(self, uri: str) -> Path:

@@ -148,10 +148,19 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.runner", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                        help="a parameter for every notebook that declares it")
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.runner",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter for every notebook that declares it",
+    )
     parser.add_argument("--params", help="a YAML file of NAME: value parameters")
     parser.add_argument("--backend", choices=["local", "aws"], help="sets BACKEND")
     parser.add_argument("--only", help="notebook numbers, e.g. 01 or 00-02,04")
@@ -169,8 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         line = f"  {r.status:<8} {r.name:<24} {r.seconds:7.1f} s  {len(r.records)} recorded"
         print(line + (f"  -> {r.error}" if r.error else ""))
-        summary.append({"notebook": r.name, "status": r.status, "seconds": round(r.seconds, 2),
-                        "output": str(r.output) if r.output else None, "error": r.error})
+        summary.append(
+            {
+                "notebook": r.name,
+                "status": r.status,
+                "seconds": round(r.seconds, 2),
+                "output": str(r.output) if r.output else None,
+                "error": r.error,
+            }
+        )
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     failed = [r for r in results if r.status == "failed"]
     if failed:

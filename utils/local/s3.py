@@ -48,7 +48,9 @@ def _check_window(begin: dt.datetime | None, end: dt.datetime | None) -> None:
         if value is not None and value.tzinfo is None:
             raise wr_exceptions.InvalidArgumentValue(f"Timezone is not defined for {name}.")
     if begin is not None and end is not None and begin > end:
-        raise wr_exceptions.InvalidArgumentValue("last_modified_begin is bigger than last_modified_end.")
+        raise wr_exceptions.InvalidArgumentValue(
+            "last_modified_begin is bigger than last_modified_end."
+        )
 
 
 class LocalS3:
@@ -281,7 +283,9 @@ class LocalS3:
         """
         _not_supported("wr.s3.read_csv", version_id=version_id)
         if "iterator" in pandas_kwargs:
-            raise wr_exceptions.InvalidArgument("Please, use the chunksize argument instead of iterator.")
+            raise wr_exceptions.InvalidArgument(
+                "Please, use the chunksize argument instead of iterator."
+            )
         ignore = _as_list(path_ignore_suffix)
         paths = self._path2list(
             path, path_suffix, ignore, ignore_empty, last_modified_begin, last_modified_end
@@ -379,7 +383,9 @@ class LocalS3:
         partition_cols = partition_cols or []
         missing = [c for c in partition_cols if c not in frame.columns]
         if missing:
-            raise wr_exceptions.InvalidArgumentValue(f"partition_cols not in the DataFrame: {missing}")
+            raise wr_exceptions.InvalidArgumentValue(
+                f"partition_cols not in the DataFrame: {missing}"
+            )
         name = (filename_prefix or "") + uuid.uuid4().hex + ".csv"
         if mode == "overwrite":
             self.delete_objects(root)

@@ -1,0 +1,63 @@
+"""Shared fixtures: a Lab on each backend (local in a temp lab home, aws against moto)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(
+    os.environ.get(
+        "LAB_SHARED_DATA",
+        ROOT.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews_kaggle.csv",
+    )
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test sees the developer's LAB_* settings or real AWS credentials."""
+    for var in list(os.environ):
+        if var.startswith("LAB_") and var != "LAB_SHARED_DATA":
+            monkeypatch.delenv(var, raising=False)
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("LAB_OFFLINE", "1")
+
+
+@pytest.fixture
+def local_lab(tmp_path):
+    import utils
+
+    return utils.connect("local", home=tmp_path / "lake")
+
+
+@pytest.fixture
+def aws_lab():
+    """A Lab on the aws backend whose S3 (and Glue) calls go to moto, in-process."""
+    import boto3
+    from moto import mock_aws
+
+    import utils
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="lab-test-bucket")
+        yield utils.connect("aws", bucket="lab-test-bucket", region="us-east-1")
+
+
+@pytest.fixture(params=["local", "aws"])
+def any_lab(request):
+    """The same test body on both backends: what runs locally must run on AWS."""
+    return request.getfixturevalue(f"{request.param}_lab")
+
+
+@pytest.fixture
+def real_data_path():
+    if not REAL_DATA.is_file():
+        pytest.skip(f"real data not present at {REAL_DATA}")
+    return REAL_DATA
