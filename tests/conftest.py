@@ -61,3 +61,43 @@ def real_data_path():
     if not REAL_DATA.is_file():
         pytest.skip(f"real data not present at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server on 127.0.0.1 for code in other processes (papermill kernels)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def run_notebook(tmp_path, monkeypatch):
+    """Execute a notebook with papermill in a fresh kernel; returns its recorded values.
+
+    ``env`` entries are set for the kernel (e.g. AWS_ENDPOINT_URL for a moto server).
+    """
+    import papermill
+
+    from utils.records import read_records
+
+    def run(name: str, env: dict[str, str] | None = None, **params):
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("MPLBACKEND", "Agg")
+        out = tmp_path / f"{name}.out.ipynb"
+        papermill.execute_notebook(
+            str(ROOT / "notebooks" / f"{name}.ipynb"),
+            str(out),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(ROOT / "notebooks"),
+            progress_bar=False,
+        )
+        return read_records(out)
+
+    return run

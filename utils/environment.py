@@ -101,7 +101,9 @@ def check_aws(lab: Any) -> list[dict[str, Any]]:
         s3.head_bucket(Bucket=lab.bucket)
         rows.append(_check("bucket", True, f"s3://{lab.bucket} exists"))
     except Exception as exc:  # noqa: BLE001
-        rows.append(_check("bucket", False, f"s3://{lab.bucket}: {exc}; 01_ingest creates it"))
+        rows.append(
+            _check("bucket", False, f"s3://{lab.bucket}: {exc}; 01_ingest creates it", "warning")
+        )
     role = lab.config.role
     rows.append(_check("SageMaker execution role", role is not None,
                        role or "not set: set LAB_ROLE (needed from 04_detect_bias on)",

@@ -107,10 +107,49 @@ class Lab:
                 self._wr = awswrangler
         return self._wr
 
+    @property
+    def AutoML(self) -> Any:  # noqa: N802 - named as the sagemaker SDK's class
+        """The sagemaker SDK's ``AutoML`` on ``aws``; the local Autopilot on ``local``.
+
+        Use it as the course does: ``lab.AutoML(target_attribute_name=..., output_path=...)``.
+        """
+        from utils.automl import automl_class
+
+        return automl_class(self)
+
     def s3_uri(self, key: str = "") -> str:
         """``s3://<bucket>/<key>``, the same on both backends. AWS: an S3 object or prefix URI."""
         check_key(key, f"s3://{self.bucket}/{key}")
         return f"s3://{self.bucket}/{key}"
+
+    def ensure_bucket(self) -> str:
+        """Create the lab's bucket if it is missing; returns its name.
+
+        AWS equivalent: ``sagemaker.Session().default_bucket()``, which creates
+        ``sagemaker-<region>-<account>`` on first use.
+        """
+        if self.is_local:
+            LocalLake(self.home).path_for(f"s3://{self.bucket}/").mkdir(parents=True, exist_ok=True)
+            return self.bucket
+        import boto3
+        from botocore.exceptions import ClientError
+
+        s3 = boto3.client("s3", region_name=self.region)
+        try:
+            s3.head_bucket(Bucket=self.bucket)
+            return self.bucket
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("404", "NoSuchBucket", "NotFound"):
+                raise ConfigError(
+                    f"BUCKET={self.bucket!r} exists but this account cannot use it ({code}): "
+                    "choose another name with BUCKET or LAB_BUCKET"
+                ) from exc
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if self.region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        s3.create_bucket(**kwargs)
+        return self.bucket
 
     def local_path(self, uri: str) -> Path:
         """Where an ``s3://`` object lives on the local backend (for inspection and tests)."""
