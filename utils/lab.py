@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from utils import records
 from utils.config import LabConfig
 from utils.errors import ConfigError, PrerequisiteError
 from utils.local.lake import LocalLake, check_key
+from utils.prereqs import PREREQUISITES
 
 
 class LocalWrangler:
@@ -173,19 +173,6 @@ class Lab:
         problem = check(self)
         if problem:
             raise PrerequisiteError(f"Run {notebook} first: {problem}")
-
-
-def _transformed_ready(lab: Lab) -> str | None:
-    prefix = lab.s3_uri("data/transformed/")
-    if not lab.wr.s3.list_objects(prefix, suffix=".csv"):
-        return f"no transformed reviews under {prefix} (backend {lab.backend!r})"
-    return None
-
-
-# notebook -> a check that returns None when its outputs are in place, else what is missing
-PREREQUISITES: dict[str, Callable[[Lab], str | None]] = {
-    "01_ingest": _transformed_ready,
-}
 
 
 def _aws_account(region: str) -> str:

@@ -1,0 +1,58 @@
+"""Prerequisite checks for ``lab.require``: has a notebook produced what later ones read?
+
+Each check takes a :class:`~utils.lab.Lab` and returns ``None`` when the notebook's outputs are in
+place, or a short sentence saying what is missing (``lab.require`` prefixes "Run <notebook>
+first: "). They only look (list objects, ask the catalog); they never create anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+TRANSFORMED_PREFIX = "data/transformed/"
+REVIEWS_TABLE = "reviews"
+BALANCED_PREFIX = "data/balanced/"
+
+
+def transformed_ready(lab: Any) -> str | None:
+    """Check for ``01_ingest``: a transformed CSV is under ``s3://<bucket>/data/transformed/``.
+
+    AWS equivalent: ``wr.s3.list_objects('s3://<bucket>/data/transformed/', suffix='.csv')``.
+    """
+    prefix = lab.s3_uri(TRANSFORMED_PREFIX)
+    if not lab.wr.s3.list_objects(prefix, suffix=".csv"):
+        return f"no transformed reviews under {prefix} (backend {lab.backend!r})"
+    return None
+
+
+def reviews_table_ready(lab: Any) -> str | None:
+    """Check for ``02_explore_athena``: the ``reviews`` table is registered in the catalog.
+
+    AWS equivalent: ``wr.catalog.does_table_exist(database, table='reviews')`` on AWS Glue.
+    """
+    if not lab.wr.catalog.does_table_exist(database=lab.database, table=REVIEWS_TABLE):
+        return (
+            f"no table {REVIEWS_TABLE!r} in the Glue database {lab.database!r} "
+            f"(backend {lab.backend!r})"
+        )
+    return None
+
+
+def balanced_data_ready(lab: Any) -> str | None:
+    """Check for ``04_detect_bias``: a balanced CSV is under ``s3://<bucket>/data/balanced/``.
+
+    AWS equivalent: ``wr.s3.list_objects('s3://<bucket>/data/balanced/', suffix='.csv')``.
+    """
+    prefix = lab.s3_uri(BALANCED_PREFIX)
+    if not lab.wr.s3.list_objects(prefix, suffix=".csv"):
+        return f"no balanced reviews under {prefix} (backend {lab.backend!r})"
+    return None
+
+
+# notebook -> a check that returns None when its outputs are in place, else what is missing
+PREREQUISITES: dict[str, Callable[[Any], str | None]] = {
+    "01_ingest": transformed_ready,
+    "02_explore_athena": reviews_table_ready,
+    "04_detect_bias": balanced_data_ready,
+}
