@@ -158,9 +158,9 @@ class Lab:
         return LocalLake(self.home).path_for(uri)
 
     # -- notebook helpers ----------------------------------------------------------------------
-    def record(self, name: str, value: Any) -> Any:
+    def record(self, name: str, value: Any) -> None:
         """Record a key result for the tests and the run report (see :mod:`utils.records`)."""
-        return records.record(name, value)
+        records.record(name, value)
 
     def require(self, notebook: str) -> None:
         """Stop with a clear message if ``notebook`` has not produced what this one needs."""

@@ -79,8 +79,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def record(name: str, value: Any) -> Any:
-    """Record ``value`` under ``name`` in the current notebook's output; returns ``value``."""
+def record(name: str, value: Any) -> None:
+    """Record ``value`` under ``name`` in the current notebook's output (one short line shows)."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"record name {name!r}: use a Python identifier such as 'rows_kept'")
     payload = {"name": name, "value": to_jsonable(value)}
@@ -92,11 +92,10 @@ def record(name: str, value: Any) -> Any:
 
         if get_ipython() is not None:
             display(bundle, raw=True)
-            return value
+            return
     except ImportError:  # pragma: no cover - IPython is always installed with the labs
         pass
     print(bundle["text/plain"])
-    return value
 
 
 def read_records(notebook: str | Path | dict) -> dict[str, Any]:
