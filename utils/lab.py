@@ -25,12 +25,13 @@ class LocalWrangler:
     AWS equivalent: the ``awswrangler`` module. Anything else is a clear NotImplementedError.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, region: str | None = None) -> None:
         from awswrangler import exceptions
 
         from utils.local.s3 import LocalS3
 
         self.home = Path(home)
+        self.region = region
         self.lake = LocalLake(self.home)
         self.s3 = LocalS3(self.lake)
         self.exceptions = exceptions
@@ -45,7 +46,7 @@ class LocalWrangler:
     def athena(self) -> Any:
         from utils.local.athena import LocalAthena
 
-        return LocalAthena(self.home, self.lake, self.catalog)
+        return LocalAthena(self.home, self.lake, self.catalog, region=self.region)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -100,7 +101,7 @@ class Lab:
         if self._wr is None:
             if self.is_local:
                 self.home.mkdir(parents=True, exist_ok=True)
-                self._wr = LocalWrangler(self.home)
+                self._wr = LocalWrangler(self.home, region=self.region)
             else:
                 import awswrangler
 

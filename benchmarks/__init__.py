@@ -1,0 +1,1 @@
+"""Benchmarks: each compares a local stand-in with a named alternative in the same run."""
