@@ -50,9 +50,20 @@ def balanced_data_ready(lab: Any) -> str | None:
     return None
 
 
+def autopilot_ready(lab: Any) -> str | None:
+    """Check for ``05_autopilot``: a completed AutoML job with a best candidate exists.
+
+    AWS equivalent: ``ListAutoMLJobs`` / ``DescribeAutoMLJobV2`` on SageMaker.
+    """
+    from utils.endpoints import autopilot_ready as check  # imports pandas: keep it lazy
+
+    return check(lab)
+
+
 # notebook -> a check that returns None when its outputs are in place, else what is missing
 PREREQUISITES: dict[str, Callable[[Any], str | None]] = {
     "01_ingest": transformed_ready,
     "02_explore_athena": reviews_table_ready,
     "04_detect_bias": balanced_data_ready,
+    "05_autopilot": autopilot_ready,
 }

@@ -1,0 +1,394 @@
+"""The background process that runs one local AutoML job: ``python -m utils.local.automl.worker``.
+
+AWS equivalent: the Autopilot service running the job after CreateAutoMLJobV2 returned. It
+moves the job through Autopilot's stages (Starting, AnalyzingData, FeatureEngineering,
+ModelTuning or TrainingModels, GeneratingExplainabilityReport), writes the artifacts under the
+output path, and ends Completed, Failed (with a FailureReason) or Stopped. ``SIGTERM`` asks it
+to stop (what ``StopAutoMLJob`` does): the running candidate is killed, finished ones are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from utils.local.automl import metrics, reports
+from utils.local.automl.bounded import run_bounded
+from utils.local.automl.constants import AUTO_ENSEMBLING_MAX_BYTES
+from utils.local.automl.context import JobContext, StopRequested
+from utils.local.automl.data import InputDataError, analyze, check_objective
+from utils.local.automl.store import JobStore, iso, now, parse_time
+from utils.local.lake import LocalLake
+
+_STOP = {"flag": False}
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _STOP["flag"] = True
+
+
+def _put(lake: LocalLake, uri: str, data: bytes) -> str:
+    path = lake.path_for(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return uri
+
+
+def run_job(home: Path, name: str) -> int:
+    """Run the job ``name`` stored under ``home``; returns the process exit code."""
+    store = JobStore(home)
+    lake = LocalLake(home)
+    record = store.read_raw(name)
+    import psutil
+
+    me = psutil.Process()
+    store.update(name, worker={"pid": os.getpid(), "create_time": me.create_time(),
+                               "log": str(store.log_path(name))})  # fmt: skip
+    request = record["request"]
+    config = request["AutoMLProblemTypeConfig"]["TabularJobConfig"]
+    criteria = config.get("CompletionCriteria", {})
+    created = parse_time(record["CreationTime"]) or now()
+    total = criteria.get("MaxAutoMLJobRuntimeInSeconds")
+    elapsed = (now() - created).total_seconds()
+    deadline = time.monotonic() + (total - elapsed if total else 10 * 365 * 86400)
+
+    def stop_flag() -> bool:
+        if _STOP["flag"]:
+            return True
+        try:
+            return bool(store.read_raw(name).get("stop_requested"))
+        except Exception:  # noqa: BLE001 - a transient read problem is not a stop
+            return False
+
+    ctx: JobContext | None = None
+    try:
+        _set(store, name, "AnalyzingData", "reading and analysing the input")
+        if stop_flag():
+            raise StopRequested()
+        uri = request["AutoMLJobInputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"]
+        compression = request["AutoMLJobInputDataConfig"][0].get("CompressionType")
+        ds = analyze(lake, uri, config["TargetAttributeName"], config.get("ProblemType"),
+                     compression)  # fmt: skip
+        if config.get("FeatureSpecificationS3Uri"):
+            _apply_feature_specification(lake, ds, config["FeatureSpecificationS3Uri"])
+        objective = check_objective(
+            ds.problem_type, (request.get("AutoMLJobObjective") or {}).get("MetricName")
+        )
+        mode = config.get("Mode") or "AUTO"
+        resolved_mode = mode
+        if mode == "AUTO":
+            resolved_mode = ("ENSEMBLING" if ds.size_bytes < AUTO_ENSEMBLING_MAX_BYTES
+                             else "HYPERPARAMETER_TUNING")  # fmt: skip
+        for w in ds.warnings:
+            store.event(name, f"note: {w}")
+        output = request["OutputDataConfig"]["S3OutputPath"].rstrip("/") + f"/{name}/"
+        seed = int(record.get("local", {}).get("seed", 0))
+        max_candidates = criteria.get("MaxCandidates") or 250
+        per_candidate = float(criteria.get("MaxRuntimePerTrainingJobInSeconds") or 86400)
+        ctx = JobContext(store=store, lake=lake, name=name, region=record["region"],
+                         output_prefix=output, dataset=ds, objective=objective,
+                         mode=resolved_mode, max_candidates=int(max_candidates),
+                         per_candidate_seconds=per_candidate, deadline=deadline, seed=seed,
+                         stop_flag=stop_flag)  # fmt: skip
+
+        def resolved(rec: dict[str, Any]) -> None:
+            rec["ResolvedAttributes"] = {
+                "AutoMLJobObjective": {"MetricName": objective},
+                "CompletionCriteria": {"MaxCandidates": int(max_candidates),
+                                       "MaxRuntimePerTrainingJobInSeconds": int(per_candidate),
+                                       "MaxAutoMLJobRuntimeInSeconds": int(total or 2592000)},
+                "AutoMLProblemTypeResolvedAttributes": {
+                    "TabularResolvedAttributes": {"ProblemType": ds.problem_type}},
+            }  # fmt: skip
+            rec["local"]["resolved_mode"] = resolved_mode
+            rec["local"]["rows"] = len(ds.frame)
+            rec["local"]["column_types"] = ds.column_types
+
+        store.update(name, resolved)
+        store.event(name, f"{len(ds.frame):,} rows, {ds.problem_type}, objective {objective}, "
+                    f"mode {resolved_mode} (requested {mode})")  # fmt: skip
+        _write_analysis_reports(ctx, uri)
+        if config.get("GenerateCandidateDefinitionsOnly"):
+            _finish(store, name, "Completed", "CandidateDefinitionsGenerated")
+            return 0
+        if resolved_mode == "ENSEMBLING":
+            from utils.local.automl import ensembling as engine
+        else:
+            from utils.local.automl import hpo as engine  # type: ignore[no-redef]
+        engine.run(ctx)
+        ctx.check_stop()
+        if ctx.best_name is None:
+            raise InputDataError(_no_candidate_reason(ctx, total, per_candidate))
+        _set(store, name, "GeneratingExplainabilityReport",
+             f"explaining the best candidate {ctx.best_name}")  # fmt: skip
+        _write_final_reports(ctx)
+        ctx.check_stop()
+        _finish(store, name, "Completed", ctx.ended_by, notes=ctx.notes)
+        return 0
+    except StopRequested:
+        _write_leaderboard_quietly(ctx)
+        _finish(store, name, "Stopped", "Stopped")
+        return 0
+    except InputDataError as exc:
+        _write_leaderboard_quietly(ctx)
+        _finish(store, name, "Failed", "Failed", reason=str(exc))
+        return 0
+    except Exception as exc:  # noqa: BLE001 - any bug fails the job with its reason
+        print(traceback.format_exc(), file=sys.stderr, flush=True)
+        _write_leaderboard_quietly(ctx)
+        _finish(store, name, "Failed", "Failed",
+                reason=f"InternalError: {type(exc).__name__}: {exc} "
+                       f"(traceback in {store.log_path(name)})")  # fmt: skip
+        return 1
+
+
+def _apply_feature_specification(lake: LocalLake, ds: Any, uri: str) -> None:
+    """Keep only the columns a feature specification file names (``FeatureAttributeNames``)."""
+    path = lake.path_for(uri)
+    if not path.is_file():
+        raise InputDataError(f"ClientError: the feature specification {uri} does not exist")
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        names = list(spec["FeatureAttributeNames"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputDataError(f"ClientError: the feature specification {uri} is not JSON with "
+                             f"FeatureAttributeNames: {exc}") from exc  # fmt: skip
+    unknown = [n for n in names if n not in ds.column_types]
+    if unknown or not names:
+        raise InputDataError(f"ClientError: the feature specification names {unknown or names}, "
+                             f"not feature columns of the input {list(ds.column_types)}")  # fmt: skip
+    types = spec.get("FeatureDataTypes", {})
+    mapping = {"text": "text", "categorical": "categorical", "numeric": "numeric"}
+    ds.column_types = {n: mapping.get(str(types.get(n, "")).lower(), ds.column_types[n])
+                       for n in names}  # fmt: skip
+    ds.frame = ds.frame[[*names, ds.target]]
+
+
+def _no_candidate_reason(ctx: JobContext, total: float | None, per_candidate: float) -> str:
+    spent = [c for c in ctx.store.candidates(ctx.name)]
+    if not spent:
+        return (f"MaxAutoMLJobRuntimeInSeconds ({total:g} s) was reached before any candidate "
+                "could start: the data analysis and feature engineering used the whole budget. "
+                "Raise total_job_runtime_in_seconds.")  # fmt: skip
+    reasons = sorted({c.get("FailureReason", "") for c in spent if c.get("FailureReason")})
+    if ctx.ended_by == "MaxAutoMLJobRuntimeReached" or any("MaxAutoMLJob" in r for r in reasons):
+        return (f"No candidate finished within MaxAutoMLJobRuntimeInSeconds ({total:g} s); "
+                "raise total_job_runtime_in_seconds so that at least one candidate can train. "
+                f"Candidates: {'; '.join(reasons)}")  # fmt: skip
+    if any("MaxRuntimePerTrainingJob" in r for r in reasons):
+        return (f"Every candidate reached MaxRuntimePerTrainingJobInSeconds ({per_candidate:g} s)"
+                " before it finished: raise max_runtime_per_training_job_in_seconds. "
+                f"Candidates: {'; '.join(reasons)}")  # fmt: skip
+    return "No candidate finished: " + "; ".join(reasons)[:900]
+
+
+def _set(store: JobStore, name: str, secondary: str, message: str) -> None:
+    def change(rec: dict[str, Any]) -> None:
+        if rec["AutoMLJobStatus"] == "InProgress":
+            rec["AutoMLJobSecondaryStatus"] = secondary
+        rec.setdefault("progress", {}).update(stage=secondary, message=message)
+
+    store.update(name, change)
+    store.event(name, message, stage=secondary)
+
+
+def _finish(store: JobStore, name: str, status: str, secondary: str, reason: str | None = None,
+            notes: list[str] | None = None) -> None:  # fmt: skip
+    def change(rec: dict[str, Any]) -> None:
+        rec["AutoMLJobStatus"] = status
+        rec["AutoMLJobSecondaryStatus"] = secondary
+        rec["EndTime"] = iso()
+        if reason:
+            rec["FailureReason"] = reason[:1024]
+        partial = [n for n in (notes or []) if n]
+        if partial:
+            rec["PartialFailureReasons"] = [{"PartialFailureMessage": p[:1024]}
+                                            for p in dict.fromkeys(partial)][:5]  # fmt: skip
+        rec.setdefault("progress", {}).update(stage=secondary, message=reason or secondary)
+
+    for cand in store.candidates(name):
+        if cand["CandidateStatus"] in ("InProgress", "Stopping"):
+            store.update_candidate(name, cand["CandidateName"], CandidateStatus="Stopped",
+                                   EndTime=iso())  # fmt: skip
+    store.update(name, change)
+    store.event(name, f"job {status}" + (f" ({secondary})" if secondary != status else "")
+                + (f": {reason}" if reason else ""), stage=secondary)  # fmt: skip
+
+
+def _write_analysis_reports(ctx: JobContext, source: str) -> None:
+    """AnalyzingData's outputs: the data exploration and candidate definition notebooks."""
+    ds = ctx.dataset
+    power = reports.prediction_power(ds, ctx.seed)
+    prof = reports.profile(ds)
+    rep = reports.data_exploration(ds, ctx.name, source, power, prof, ctx.objective, ctx.mode)
+    import hashlib
+
+    tag = hashlib.sha1(ctx.name.encode()).hexdigest()[:8]
+    base = f"sagemaker-automl-candidates/{ctx.name}-pr-1-{tag}/notebooks/"
+    explore = ctx.uri(base + "SageMakerAutopilotDataExplorationNotebook.ipynb")
+    _put(ctx.lake, explore, rep.notebook())
+    _put(ctx.lake, ctx.uri(base + "SageMakerAutopilotDataExplorationReport.html"), rep.html())
+    _put(ctx.lake, ctx.uri(base + "data_profile.json"),
+         json.dumps({"profile": prof, "prediction_power": power.to_dict("records")},
+                    indent=1, default=str).encode())  # fmt: skip
+    definitions = ctx.uri(base + "SageMakerAutopilotCandidateDefinitionNotebook.ipynb")
+    plan = _plan(ctx)
+    cdef = reports.candidate_definitions(ctx.name, ctx.mode, plan, [])
+    _put(ctx.lake, definitions, cdef.notebook())
+    _put(ctx.lake, ctx.uri(base + "SageMakerAutopilotCandidateDefinitionReport.html"), cdef.html())
+
+    def artifacts(rec: dict[str, Any]) -> None:
+        rec["AutoMLJobArtifacts"] = {"CandidateDefinitionNotebookLocation": definitions,
+                                     "DataExplorationNotebookLocation": explore}  # fmt: skip
+        rec["local"]["notebooks_prefix"] = ctx.uri(base)
+
+    ctx.store.update(ctx.name, artifacts)
+    ctx.store.event(ctx.name, f"data exploration report: {explore}")
+
+
+def _plan(ctx: JobContext) -> dict[str, Any]:
+    ds = ctx.dataset
+    text = [c for c, t in ds.column_types.items() if t == "text"]
+    if ctx.mode == "ENSEMBLING":
+        from utils.local.automl.ensembling import AG_ALGORITHM, AG_ORDER
+        from utils.local.automl.stack import CLASSIFICATION_BASES, REGRESSION_BASES
+
+        bases = REGRESSION_BASES if ds.problem_type == "Regression" else CLASSIFICATION_BASES
+        return {
+            "text featurizer": (f"out-of-fold scores of linear text models on {text}: "
+                                + ", ".join(f"{b.name} ({b.learner})" for b in bases)
+                                if text else "none (no text column)"),
+            "models": ", ".join(AG_ALGORITHM[c] for c in AG_ORDER) + " (AutoGluon, bagged), "
+                      "then a weighted ensemble",
+            "validation": "5-fold bagging",
+            "max candidates": ctx.max_candidates,
+        }  # fmt: skip
+    from utils.local.automl import hpo
+    from utils.local.automl.learners import CLASSIFIERS, REGRESSORS
+
+    learners = REGRESSORS if ds.problem_type == "Regression" else CLASSIFIERS
+    return {
+        "featurizer sets": ", ".join(hpo.FEATURE_SETS) if text else "tabular only",
+        "learners": ", ".join(sorted(learners)),
+        "search": "Optuna TPE sampler after seeded starting points",
+        "validation": "5-fold cross-validation up to 50,000 rows, else a holdout",
+        "max candidates": ctx.max_candidates,
+    }
+
+
+def _write_final_reports(ctx: JobContext) -> None:
+    """Explainability and model insights for the best candidate; leaderboard; definitions."""
+    from utils.local.automl.model import load_model_file, unpack
+
+    best = ctx.best_name
+    cand = next(c for c in ctx.store.candidates(ctx.name) if c["CandidateName"] == best)
+    model_uri = cand["_local"]["model_uri"]
+    folder = ctx.store.job_dir(ctx.name) / "models" / best
+
+    def work() -> dict[str, Any]:
+        model = load_model_file(unpack(ctx.lake.path_for(model_uri), folder))
+        return reports.explain(model, ctx.dataset, ctx.objective, ctx.seed)
+
+    budget = max(5.0, min(120.0, ctx.remaining() + 10.0))
+    outcome = run_bounded(work, budget, ctx.should_stop)
+    if outcome.status == "stopped":
+        raise StopRequested()
+    exp_uri = ctx.uri(f"documentation/explainability/output/{best}/")
+    insights_uri = ctx.uri(f"documentation/model_insights/output/{best}/")
+    locations = {}
+    if outcome.status == "ok":
+        rep = reports.explainability_report(ctx.name, best, outcome.value)
+        _put(ctx.lake, exp_uri + "analysis.json",
+             json.dumps(outcome.value, indent=1, default=str).encode())  # fmt: skip
+        _put(ctx.lake, exp_uri + "report.html", rep.html())
+        _put(ctx.lake, exp_uri + "report.ipynb", rep.notebook())
+        locations["Explainability"] = exp_uri
+    else:
+        ctx.notes.append(f"explainability report: {outcome.status} {outcome.error[:200]}")
+    confusion = _confusion(ctx, best)
+    ins = reports.model_insights(ctx.name, cand, confusion)
+    _put(ctx.lake, insights_uri + "report.html", ins.html())
+    if locations:
+        locations["ModelInsights"] = insights_uri
+        props = dict(cand.get("CandidateProperties") or {})
+        props["CandidateArtifactLocations"] = locations
+        ctx.store.update_candidate(ctx.name, best, CandidateProperties=props)
+    _write_leaderboard(ctx)
+    cands = ctx.store.candidates(ctx.name)
+    cdef = reports.candidate_definitions(ctx.name, ctx.mode, _plan(ctx), cands)
+    record = ctx.store.read_raw(ctx.name)
+    loc = record["AutoMLJobArtifacts"]["CandidateDefinitionNotebookLocation"]
+    _put(ctx.lake, loc, cdef.notebook())
+    _put(ctx.lake, loc.replace("Notebook.ipynb", "Report.html"), cdef.html())
+    _put(ctx.lake, ctx.uri("candidate_definitions.json"),
+         json.dumps({c["CandidateName"]: c["_local"].get("definition") for c in cands},
+                    indent=1, default=str).encode())  # fmt: skip
+
+
+def _confusion(ctx: JobContext, name: str) -> pd.DataFrame | None:
+    path = ctx.store.work_dir(ctx.name) / "oof" / f"{name}.npz"
+    if not ctx.dataset.is_classification or not path.is_file():
+        return None
+    data = np.load(path)
+    y = ctx.dataset.y[data["rows"]]
+    pred = data["out"].argmax(axis=1)
+    labels = [str(c) for c in ctx.dataset.classes]
+    k = len(labels)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (y, pred), 1)
+    return pd.DataFrame(matrix, index=pd.Index(labels, name="true"), columns=labels)
+
+
+def _write_leaderboard(ctx: JobContext) -> None:
+    rows = []
+    for c in ctx.store.candidates(ctx.name):
+        metric = c.get("FinalAutoMLJobObjectiveMetric") or {}
+        d = c.get("_local", {}).get("definition", {})
+        rows.append({"candidate": c["CandidateName"], "status": c["CandidateStatus"],
+                     "pipeline": d.get("pipeline", ""), "objective": ctx.objective,
+                     "value": metric.get("Value"), "seconds": c["_local"].get("seconds"),
+                     "failure_reason": c.get("FailureReason", "")})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        asc = metrics.direction(ctx.objective) == "Minimize"
+        frame = frame.sort_values("value", ascending=asc, na_position="last")
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    _put(ctx.lake, ctx.uri("leaderboard.csv"), buffer.getvalue().encode())
+
+
+def _write_leaderboard_quietly(ctx: JobContext | None) -> None:
+    if ctx is None:
+        return
+    try:
+        _write_leaderboard(ctx)
+    except Exception:  # noqa: BLE001 - a report must not hide the job's real outcome
+        print(traceback.format_exc(), file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one local AutoML job (started by fit()).")
+    parser.add_argument("--home", required=True, help="the lab home holding the job's record")
+    parser.add_argument("--job", required=True, help="the AutoML job name")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a notebook's interrupt is not a stop
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return run_job(Path(args.home), args.job)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,483 @@
+"""The local endpoint's inference server: SageMaker's inference container contract over HTTP.
+
+AWS equivalent: the Autopilot inference container behind a SageMaker endpoint. Run as
+``python -m utils.local.endpoint_server --record <endpoint record> --token <token>`` by
+:mod:`utils.local.endpoint`, in its own process session. It binds 127.0.0.1 on a free port,
+prints ``PORT <n>`` on its standard output (its only output there), then loads the model:
+
+- ``GET /ping``: 200 once the model is loaded and has answered a warm-up prediction, 503 before.
+- ``POST /invocations``: ``text/csv`` (one review per line; quote a review that holds a comma)
+  or ``application/json`` (``{"instances": [...]}`` or a list; an instance is a string, a
+  one-element list, or ``{"features": [text]}``). The answer holds the inference response keys
+  the endpoint was deployed with (``predicted_label``, ``probability``, ``probabilities``,
+  ``labels``), in the Accept type: ``text/csv`` (one line per review, keys in order, lists
+  written as Python lists, as Autopilot's containers write them) or ``application/json``
+  (``{"predictions": [{key: value, ...}, ...]}``). Labels are strings, as Autopilot's inverse
+  label transform returns them.
+- ``GET /execution-parameters``: what a batch transform job asks a container for.
+
+Bad requests get a plain-text reason and the server keeps serving: an empty body or malformed
+CSV / JSON is 400, a body over SageMaker's 6 MB payload limit 413, an unknown Content-Type 415,
+an Accept type it cannot produce 406. Requests are served concurrently (one thread per
+connection, HTTP/1.1 keep-alive); predictions run one at a time under a lock, so a model that is
+not thread-safe is still answered correctly. Errors and the startup are logged to the log file
+that the parent gave as standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import io
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints: 6 MB per request
+_DRAIN_LIMIT = 64 * 1024 * 1024  # read and discard an oversized body up to this, then close
+SUPPORTED_KEYS = ("predicted_label", "probability", "probabilities", "labels")
+CONTENT_TYPES = ("text/csv", "application/json")
+ACCEPT_TYPES = ("text/csv", "application/json")
+DEFAULT_ACCEPT = "text/csv"  # Autopilot's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
+
+
+class RequestError(Exception):
+    """A request the server refuses, with the HTTP status and a reason for the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# -- the model -----------------------------------------------------------------------------------
+def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
+    """Load the model a model source describes: ``{"path": ...}`` or ``{"loader": "m:f", ...}``.
+
+    A path is a joblib file, or a folder holding ``model.joblib``. A loader is an importable
+    function called as ``function(lab, **kwargs)`` with a local Lab on the endpoint's lab home.
+    """
+    if source.get("path"):
+        import joblib
+
+        path = Path(source["path"])
+        if path.is_dir():
+            candidates = [path / "model.joblib"] + sorted(path.glob("*.joblib"))
+            found = [p for p in candidates if p.is_file()]
+            if not found:
+                raise FileNotFoundError(f"no model.joblib (or other *.joblib file) in {path}")
+            path = found[0]
+        if not path.is_file():
+            raise FileNotFoundError(f"the model file {path} does not exist")
+        return joblib.load(path)
+    loader = source.get("loader")
+    if not loader or ":" not in loader:
+        raise ValueError(
+            f"model source {source!r}: give a 'path' or a 'loader' as 'module:function'"
+        )
+    module_name, _, func_name = loader.partition(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    import utils
+
+    lab = utils.connect("local", **lab_settings)
+    return func(lab, **(source.get("kwargs") or {}))
+
+
+class Scorer:
+    """Turns review texts into the requested response keys with one model call per request."""
+
+    def __init__(self, model: Any, keys: list[str]) -> None:
+        self.model = model
+        self.keys = list(keys)
+        self.lock = threading.Lock()
+        has_proba = callable(getattr(model, "predict_proba", None))
+        needs_proba = any(k != "predicted_label" for k in self.keys)
+        if needs_proba and not has_proba:
+            raise TypeError(
+                f"the model ({type(model).__name__}) has no predict_proba, so it cannot answer "
+                f"{self.keys}; deploy it with inference_response_keys=['predicted_label']"
+            )
+        if has_proba and getattr(model, "classes_", None) is None:
+            raise TypeError(f"the model ({type(model).__name__}) has predict_proba but no classes_")
+        self.use_proba = has_proba
+        self.labels = [str(c) for c in model.classes_] if has_proba else None
+
+    def score(self, texts: list[str]) -> list[dict[str, Any]]:
+        if self.use_proba:
+            with self.lock:
+                proba = self.model.predict_proba(texts)
+            rows = [list(map(float, row)) for row in proba]
+            if len(rows) != len(texts) or any(len(r) != len(self.labels) for r in rows):
+                raise RuntimeError(
+                    f"predict_proba returned {len(rows)} rows for {len(texts)} reviews "
+                    f"(expected {len(self.labels)} columns, one per class)"
+                )
+            out = []
+            for row in rows:
+                best = max(range(len(row)), key=row.__getitem__)
+                item: dict[str, Any] = {}
+                for key in self.keys:
+                    if key == "predicted_label":
+                        item[key] = self.labels[best]
+                    elif key == "probability":
+                        item[key] = row[best]
+                    elif key == "probabilities":
+                        item[key] = row
+                    else:  # labels
+                        item[key] = list(self.labels)
+                out.append(item)
+            return out
+        with self.lock:
+            predicted = list(self.model.predict(texts))
+        return [{"predicted_label": str(p)} for p in predicted]
+
+
+# -- request bodies ------------------------------------------------------------------------------
+def media_type(header: str | None) -> str:
+    """``'text/csv; charset=utf-8'`` -> ``'text/csv'``."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def choose_accept(header: str | None) -> str:
+    """The response type for an Accept header (a list, q-values ignored; ``*/*`` -> CSV)."""
+    if not header or not header.strip():
+        return DEFAULT_ACCEPT
+    offered = [media_type(part) for part in header.split(",")]
+    for kind in offered:
+        if kind in ACCEPT_TYPES:
+            return kind
+        if kind in ("*/*", "text/*"):
+            return DEFAULT_ACCEPT
+        if kind == "application/*":
+            return "application/json"
+    raise RequestError(
+        HTTPStatus.NOT_ACCEPTABLE,
+        f"Accept {header!r} is not supported: this endpoint answers {', '.join(ACCEPT_TYPES)}",
+    )
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"the body is not UTF-8 text (byte {exc.start}: {body[exc.start : exc.start + 1]!r})",
+        ) from None
+
+
+def parse_csv(body: bytes) -> list[str]:
+    """One review per CSV record (blank lines skipped); a record must have exactly one field."""
+    reader = csv.reader(io.StringIO(_text(body), newline=""), strict=True)
+    texts: list[str] = []
+    try:
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != 1:
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST,
+                    f"malformed CSV: line {reader.line_num} has {len(record)} fields; the model "
+                    "takes one column, the review text (remove its commas, or quote it)",
+                )
+            texts.append(record[0])
+    except csv.Error as exc:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"malformed CSV at line {reader.line_num}: {exc}"
+        ) from None
+    if not texts:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, "the CSV body holds no review (only blank lines)"
+        )
+    return texts
+
+
+def parse_json(body: bytes) -> list[str]:
+    """``{"instances": [...]}`` or a list of instances.
+
+    An instance is a text, ``[text]`` or ``{"features": [text]}``.
+    """
+    try:
+        data = json.loads(_text(body))
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+        ) from None
+    if isinstance(data, dict):
+        if "instances" not in data:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST,
+                f'a JSON object must be {{"instances": [...]}}; it has the keys {sorted(data)}',
+            )
+        data = data["instances"]
+    if not isinstance(data, list):
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            'expected a JSON list of reviews (or {"instances": [...]}), '
+            f"got {type(data).__name__}",
+        )
+    if not data:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "the JSON body holds no instance (empty list)")
+    texts: list[str] = []
+    for i, item in enumerate(data):
+        if isinstance(item, dict) and "features" in item:
+            item = item["features"]
+        if isinstance(item, list) and len(item) == 1:
+            item = item[0]
+        if not isinstance(item, str):
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST,
+                f'instance {i}: expected a review text, [text] or {{"features": [text]}}, '
+                f"got {json.dumps(item)[:80]}",
+            )
+        texts.append(item)
+    return texts
+
+
+def encode(predictions: list[dict[str, Any]], keys: list[str], accept: str) -> bytes:
+    """The response body: CSV lines with the keys in order, or ``{"predictions": [...]}``."""
+    if accept == "application/json":
+        return json.dumps({"predictions": predictions}).encode("utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for item in predictions:
+        writer.writerow([item[k] for k in keys])
+    return buffer.getvalue().encode("utf-8")
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+class State:
+    """What the handler threads share: the scorer once loaded, and the endpoint's identity."""
+
+    def __init__(self, name: str, token: str, keys: list[str]) -> None:
+        self.name = name
+        self.token = token
+        self.keys = keys
+        self.scorer: Scorer | None = None
+        self.requests = 0
+        self.errors = 0
+        self.count_lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection per client, no handshake per call
+    disable_nagle_algorithm = True  # small responses leave at once (no 40 ms delayed-ACK stall)
+    server_version = "LocalSageMakerEndpoint/1.0"
+    state: State  # set on the subclass made in serve()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass  # no access log: errors are logged where they happen
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "text/plain; charset=utf-8",
+        close: bool = False,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Endpoint-Name", self.state.name)
+        self.send_header("X-Endpoint-Token", self.state.token)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str, close: bool = False) -> None:
+        with self.state.count_lock:
+            self.state.errors += 1
+        _log(f"{self.command} {self.path} -> {int(status)}: {message}")
+        self._send(status, (message + "\n").encode("utf-8"), close=close)
+
+    def do_GET(self) -> None:
+        if self.path == "/ping":
+            if self.state.scorer is None:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"loading the model\n")
+            else:
+                self._send(HTTPStatus.OK, b"")
+        elif self.path == "/execution-parameters":
+            body = {
+                "MaxConcurrentTransforms": 4,
+                "BatchStrategy": "MULTI_RECORD",
+                "MaxPayloadInMB": MAX_PAYLOAD_BYTES // (1024 * 1024),
+            }
+            self._send(HTTPStatus.OK, json.dumps(body).encode(), "application/json")
+        else:
+            self._error(
+                HTTPStatus.NOT_FOUND, f"no such path {self.path!r}: use /ping or /invocations"
+            )
+
+    def do_POST(self) -> None:
+        if self.path != "/invocations":
+            self._discard_body()
+            self._error(HTTPStatus.NOT_FOUND, f"no such path {self.path!r}: POST to /invocations")
+            return
+        with self.state.count_lock:
+            self.state.requests += 1
+        try:
+            body = self._read_body()
+            kind = media_type(self.headers.get("Content-Type"))
+            if kind not in CONTENT_TYPES:
+                raise RequestError(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                    f"Content-Type {self.headers.get('Content-Type')!r} is not supported: send "
+                    f"{' or '.join(CONTENT_TYPES)}",
+                )
+            if not body.strip():
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST, "the request body is empty: send reviews"
+                )
+            accept = choose_accept(self.headers.get("Accept"))
+            scorer = self.state.scorer
+            if scorer is None:
+                raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading")
+            texts = parse_csv(body) if kind == "text/csv" else parse_json(body)
+            predictions = scorer.score(texts)
+            keys = scorer.keys if scorer.use_proba else ["predicted_label"]
+            self._send(HTTPStatus.OK, encode(predictions, keys, accept), accept)
+        except RequestError as exc:
+            self._error(
+                exc.status, exc.message, close=exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            )
+        except Exception as exc:  # noqa: BLE001 - a model failure is a 500, and the server lives on
+            _log(traceback.format_exc())
+            self._error(
+                HTTPStatus.INTERNAL_SERVER_ERROR, f"the model failed: {type(exc).__name__}: {exc}"
+            )
+
+    def _content_length(self) -> int:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            raise RequestError(
+                HTTPStatus.LENGTH_REQUIRED,
+                "send a Content-Length (chunked bodies are not accepted)",
+            )
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0
+        try:
+            length = int(raw)
+        except ValueError:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"Content-Length {raw!r} is not a number"
+            ) from None
+        if length < 0:
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"Content-Length {length} is negative")
+        return length
+
+    def _read_body(self) -> bytes:
+        length = self._content_length()
+        if length > MAX_PAYLOAD_BYTES:
+            if length <= _DRAIN_LIMIT:  # read it, so the client sees the answer, not a reset
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            else:
+                self.close_connection = True
+            raise RequestError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"the body has {length} bytes, over the 6 MB ({MAX_PAYLOAD_BYTES} bytes) limit of "
+                "a real-time endpoint: send fewer reviews per request, or use batch predictions",
+            )
+        return self.rfile.read(length) if length else b""
+
+    def _discard_body(self) -> None:
+        try:
+            length = self._content_length()
+        except RequestError:
+            self.close_connection = True
+            return
+        if length > _DRAIN_LIMIT:
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # 16 clients connecting at once must not overflow the backlog
+    allow_reuse_address = False
+
+
+def _log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    sys.stderr.write(f"{stamp} [endpoint] {message.rstrip()}\n")
+    sys.stderr.flush()
+
+
+def serve(record_path: Path, token: str) -> int:
+    """Bind, announce the port, load the model, serve until SIGTERM."""
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    name = record["EndpointName"]
+    local = record["Local"]
+    state = State(name, token, list(local["InferenceResponseKeys"]))
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    server = Server(("127.0.0.1", 0), handler)
+    port = server.server_address[1]
+    sys.stdout.write(f"PORT {port}\n")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # later prints go to the log, not the pipe
+
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            _log(f"signal {signum}: shutting down")
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="http", daemon=True
+    )
+    thread.start()
+    _log(f"endpoint {name!r} listening on 127.0.0.1:{port} (pid {os.getpid()}); loading the model")
+    started = time.perf_counter()
+    try:
+        model = load_model(local["ModelSource"], local.get("Lab") or {})
+        scorer = Scorer(model, state.keys)
+        scorer.score(["warm-up review"])  # a model that cannot predict never goes InService
+    except Exception as exc:  # noqa: BLE001 - any load failure fails the endpoint
+        _log(traceback.format_exc())
+        _log(f"MODEL LOAD FAILED: {type(exc).__name__}: {exc}")
+        server.shutdown()
+        server.server_close()
+        return 1
+    state.scorer = scorer
+    _log(
+        f"model loaded in {time.perf_counter() - started:.2f} s: {type(model).__name__}, "
+        f"labels {scorer.labels}, response keys {state.keys}; InService"
+    )
+    while thread.is_alive():
+        thread.join(0.5)
+    server.server_close()
+    _log(f"stopped after {state.requests} invocations ({state.errors} errors)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The local SageMaker endpoint's HTTP server.")
+    parser.add_argument("--record", required=True, help="the endpoint's JSON record")
+    parser.add_argument("--token", required=True, help="identifies this server instance")
+    args = parser.parse_args(argv)
+    return serve(Path(args.record), args.token)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
