@@ -1,0 +1,118 @@
+"""07_blazingtext, executed headless with papermill on synthetic data, after 01 and 04.
+
+01_ingest and 04_detect_bias run first into the same lab home (04 writes the balanced reviews 07
+reads); then 07 trains twice, deploys, predicts and deletes its endpoint. 05_autopilot has not
+run, so the comparison holds BlazingText alone and says which notebooks to run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.notebook
+
+ROWS = 3000  # about 870 balanced reviews
+BUCKETS = 20_000  # small models keep the run fast; the notebook's default is 200,000
+
+
+def _execute(name: str, out: Path, **parameters) -> None:
+    import papermill
+
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(out / f"{name}.out.ipynb"),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def balanced_home(tmp_path_factory) -> Path:
+    """A lab home after 01_ingest (synthetic reviews) and 04_detect_bias."""
+    home = tmp_path_factory.mktemp("bt07") / "lake"
+    with pytest.MonkeyPatch.context() as mp:
+        for var in list(os.environ):
+            if var.startswith("LAB_") and var != "LAB_SHARED_DATA":
+                mp.delenv(var, raising=False)
+        mp.setenv("LAB_OFFLINE", "1")
+        mp.setenv("MPLBACKEND", "Agg")
+        _execute("01_ingest", home.parent, LAB_HOME=str(home), RAW_DATA="synthetic",
+                 SYNTHETIC_ROWS=ROWS)  # fmt: skip
+        _execute("04_detect_bias", home.parent, LAB_HOME=str(home), DPI=40)
+    return home
+
+
+def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
+    import utils
+    from utils import blazingtext, endpoints
+
+    rec = run_notebook("07_blazingtext", LAB_HOME=str(balanced_home), BUCKETS=BUCKETS)
+
+    # the course's split: 90 / 10, stratified, nothing held out (05 has not run)
+    assert rec["holdout_reviews_excluded"] == 0
+    assert rec["train_rows"] + rec["validation_rows"] == rec["balanced_rows"]
+    assert rec["validation_rows"] == pytest.approx(0.1 * rec["balanced_rows"], abs=3)
+
+    # accuracies in a sane range; three classes make chance 1/3
+    for name in ("course", "tuned"):
+        for split in ("train", "validation"):
+            assert 0.0 <= rec[f"{name}_{split}_accuracy"] <= 1.0
+    assert rec["course_validation_accuracy"] > 0.4
+    assert rec["tuned_validation_accuracy"] > 0.5
+    assert rec["tuned_train_accuracy"] > rec["course_train_accuracy"]
+    jobs = rec["training_jobs"]
+    assert jobs["hyperparameters"].tolist() == ["course", "tuned"]
+    assert jobs["job"].str.startswith("blazingtext-").all()
+    best = (
+        "tuned"
+        if rec["tuned_validation_accuracy"] >= rec["course_validation_accuracy"]
+        else ("course")
+    )
+    assert rec["deployed_hyperparameters"] == best
+
+    # BlazingText's answers for the course's three reviews
+    labels = [p["label"] for p in rec["sample_predictions"]]
+    assert set(labels) <= {"__label__-1", "__label__0", "__label__1"}
+    assert all(0 < p["prob"] <= 1 for p in rec["sample_predictions"])
+
+    # the comparison: BlazingText alone, scored through the endpoint on its validation rows,
+    # agrees with the accuracy the training job logged
+    table = rec["comparison"]
+    assert table["model"].tolist() == ["BlazingText"]
+    assert int(table["reviews"][0]) == rec["validation_rows"]
+    deployed = rec[f"{best}_validation_accuracy"]
+    assert table["accuracy"][0] == pytest.approx(deployed)
+    assert "run 05_autopilot and 06_deploy_predict" in rec["comparison_message"]
+
+    # the channels and models are in the lake; the endpoint is gone
+    lab = utils.connect("local", home=balanced_home)
+    assert set(rec["channels"]) == {"train", "validation"}
+    models = lab.wr.s3.list_objects(lab.s3_uri(blazingtext.OUTPUT_PREFIX + "/"),
+                                    suffix="model.tar.gz")  # fmt: skip
+    assert len(models) == 2
+    assert blazingtext.model_ready(lab) is None
+    assert rec["endpoint_deleted"] is True
+    assert endpoints.list_endpoints(lab) == []
+
+
+def test_07_checks_its_prerequisite_first(tmp_path):
+    """Before 04 there is nothing to train on: the cell after the parameters stops the run."""
+    import nbformat
+
+    from utils.errors import PrerequisiteError
+
+    nb = nbformat.read(ROOT / "notebooks" / "07_blazingtext.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata.get("tags") == ["parameters"]
+    assert 'lab.require("04_detect_bias")' in code[1].source
+    import utils
+
+    with pytest.raises(PrerequisiteError, match="Run 04_detect_bias first"):
+        utils.connect("local", home=tmp_path / "empty").require("04_detect_bias")
