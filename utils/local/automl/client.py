@@ -34,6 +34,11 @@ from utils.local.lake import LocalLake, parse_s3_uri
 
 logger = logging.getLogger(__name__)
 _WORKERS: dict[str, subprocess.Popen] = {}  # job -> its worker, reaped when it exits
+# One BLAS thread: the worker's dense algebra is small, and OpenBLAS threads spinning on a busy
+# 2-core machine made a 2-second logistic regression take 100 seconds. Tree learners keep
+# their own thread counts (n_jobs / num_cpus); OpenMP threads sleep instead of spinning.
+WORKER_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                     "OMP_WAIT_POLICY": "PASSIVE"}  # fmt: skip
 DEPLOY_LATER = (
     "local backend: {call} is not available here; load the model in-process with "
     "utils.local.automl.load_candidate_model(lab, job_name, candidate_name), or deploy it with "
@@ -508,7 +513,8 @@ def _spawn_worker(store: JobStore, home: Path, name: str) -> None:
     env = os.environ.copy()
     root = str(project_root())
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    for var, value in WORKER_THREAD_ENV.items():
+        env.setdefault(var, value)
     env.pop("MPLBACKEND", None)
     log = open(store.log_path(name), "ab")  # noqa: SIM115 - handed to the child
     try:

@@ -227,8 +227,10 @@ def run(ctx: JobContext) -> None:
         timeout = min(ctx.per_candidate_seconds, budget)
         ctx.progress(f"training candidate {launched}: AutoGluon {AG_ALGORITHM[code]}",
                      candidates_launched=launched)  # fmt: skip
-        # AutoGluon stops itself a little before the hard limit, so its work is kept
-        soft = max(1.0, timeout * 0.85 - 2)
+        # AutoGluon stops itself a little before the hard limit, so its work is kept; one slow
+        # model type may use at most twice its fair share of what is left
+        left = n_base - launched + 1 + (1 if ensemble_slot else 0)
+        soft = max(1.0, min(timeout * 0.85 - 2, max(15.0, 2 * budget / left)))
         outcome = run_bounded(
             lambda c=code, f=not ready, t=soft, n=name, u=uri: _fit_and_package(
                 ctx, ag_path, train, c, f, t, len(folds), featurizer, columns, n, u

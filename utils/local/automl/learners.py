@@ -92,7 +92,7 @@ class LinearSVM(Learner):
     name = "linear-svm"
     needs_calibration = True
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.svm import LinearSVC
 
         self.model_ = LinearSVC(
@@ -101,7 +101,7 @@ class LinearSVM(Learner):
         ).fit(X, y)  # fmt: skip
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         return self.model_.decision_function(X)
 
     def coefficients(self) -> np.ndarray:
@@ -113,10 +113,10 @@ class Logistic(Learner):
 
     name = "logistic-regression"
 
-    def _transform(self, X, k):
+    def _transform(self, X: Any, k: int) -> Any:
         return X
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.linear_model import LogisticRegression
 
         C = self.params.get("C", 1.0)
@@ -132,14 +132,14 @@ class Logistic(Learner):
             self.models_.append(model.fit(Xk, yb))
         return self
 
-    def _ratio(self, X, yb):
+    def _ratio(self, X: Any, yb: np.ndarray) -> np.ndarray | None:
         return None
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         cols = [m.decision_function(self._transform(X, i)) for i, m in enumerate(self.models_)]
         return np.column_stack(cols) if len(cols) > 1 else cols[0]
 
-    def proba_from_raw(self, raw):
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         if self.n_classes == 2:
             p1 = expit(np.asarray(raw).reshape(-1))
             return np.column_stack([1 - p1, p1])
@@ -161,13 +161,13 @@ class NBLogistic(Logistic):
 
     name = "nb-logistic"
 
-    def _ratio(self, X, yb):
+    def _ratio(self, X: Any, yb: np.ndarray) -> np.ndarray | None:
         alpha = self.params.get("alpha", 1.0)
         p = np.asarray(X[yb == 1].sum(axis=0)).ravel() + alpha
         q = np.asarray(X[yb == 0].sum(axis=0)).ravel() + alpha
         return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
 
-    def _transform(self, X, k):
+    def _transform(self, X: Any, k: int) -> Any:
         return sp.csr_matrix(X).multiply(self.ratios_[k]).tocsr()
 
 
@@ -176,17 +176,17 @@ class NaiveBayes(Learner):
 
     name = "naive-bayes"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.naive_bayes import MultinomialNB
 
         self.model_ = MultinomialNB(alpha=self.params.get("alpha", 0.3)).fit(abs(X), y)
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         log_p = self.model_.predict_log_proba(abs(X))
         return log_p - log_p.mean(axis=1, keepdims=True)
 
-    def proba_from_raw(self, raw):
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         return softmax(raw, axis=1)
 
     def coefficients(self) -> np.ndarray:
@@ -198,7 +198,7 @@ class XGBoost(Learner):
 
     name = "xgboost"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         import xgboost as xgb
 
         p = self.params
@@ -218,15 +218,15 @@ class XGBoost(Learner):
             self.model_ = xgb.XGBClassifier(**common).fit(Xs, y)
         return self
 
-    def _x(self, X):
+    def _x(self, X: Any) -> Any:
         return X if self.cols_ is None else X[:, self.cols_]
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         if self.kind == "regressor":
             return self.model_.predict(self._x(X))
         return np.log(np.clip(self.model_.predict_proba(self._x(X)), 1e-9, 1))
 
-    def proba_from_raw(self, raw):
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         return softmax(raw, axis=1)
 
 
@@ -235,7 +235,7 @@ class MLP(Learner):
 
     name = "mlp"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
         p = self.params
@@ -255,13 +255,13 @@ class MLP(Learner):
             self.model_.fit(X if self.cols_ is None else X[:, self.cols_], y)
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         Xs = X if self.cols_ is None else X[:, self.cols_]
         if self.kind == "regressor":
             return self.model_.predict(Xs)
         return np.log(np.clip(self.model_.predict_proba(Xs), 1e-9, 1))
 
-    def proba_from_raw(self, raw):
+    def proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         return softmax(raw, axis=1)
 
 
@@ -270,7 +270,7 @@ class OrdinalSVM(Learner):
 
     name = "ordinal-svm"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.svm import LinearSVC
 
         self.models_ = [
@@ -281,7 +281,7 @@ class OrdinalSVM(Learner):
         ]
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         return np.column_stack([m.decision_function(X) for m in self.models_])
 
 
@@ -290,13 +290,13 @@ class RidgeScore(Learner):
 
     name = "ridge"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.linear_model import Ridge
 
         self.model_ = Ridge(alpha=self.params.get("alpha", 2.0)).fit(X, y.astype(float))
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         return self.model_.predict(X)
 
     def coefficients(self) -> np.ndarray:
@@ -309,14 +309,14 @@ class LinearSVR(Learner):
     name = "linear-svr"
     kind = "regressor"
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: np.ndarray) -> Learner:
         from sklearn.svm import LinearSVR as _SVR
 
         self.model_ = _SVR(C=self.params.get("C", 0.1), random_state=self.seed, max_iter=5000,
                            epsilon=self.params.get("epsilon", 0.0)).fit(X, y)  # fmt: skip
         return self
 
-    def raw(self, X):
+    def raw(self, X: Any) -> np.ndarray:
         return self.model_.predict(X)
 
 

@@ -305,13 +305,13 @@ def candidate_definitions(job: str, mode: str, plan: dict[str, Any],
 # -- explainability -----------------------------------------------------------------------------
 def explain(model: Any, ds: Dataset, objective: str, seed: int = 0, top: int = 15) -> dict:
     """Which n-grams push each class (a linear surrogate of the model's predictions) and how
-    much each column matters (permutation importance). Runs on at most 2,000 rows."""
+    much each column matters (permutation importance). Runs on at most 1,000 rows."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.model_selection import cross_val_predict
 
     rng = np.random.default_rng(seed)
-    n = min(len(ds.frame), 2000)
+    n = min(len(ds.frame), 1000)
     rows = np.sort(rng.choice(len(ds.frame), n, replace=False))
     frame = ds.frame.iloc[rows].reset_index(drop=True)
     y = ds.y[rows]

@@ -386,7 +386,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a notebook's interrupt is not a stop
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return run_job(Path(args.home), args.job)
 
 
