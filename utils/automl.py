@@ -118,8 +118,10 @@ def plot_candidates(frame: pd.DataFrame, title: str = "AutoML candidates") -> An
 
     done = frame.dropna(subset=["value"]).sort_values("value")
     fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(done)) + 1))
-    labels = [f"{n[-12:]} ({a})" if a else n for n, a in zip(done["candidate"],
-                                                             done["algorithm"], strict=True)]
+    labels = [
+        f"{n[-12:]} ({a})" if a else n
+        for n, a in zip(done["candidate"], done["algorithm"], strict=True)
+    ]
     ax.barh(labels, done["value"], color="#4C72B0")
     for y, v in enumerate(done["value"]):
         ax.text(v, y, f" {v:.3f}", va="center")

@@ -668,8 +668,9 @@ def wait_for_job(store: JobStore, name: str, logs: bool = True, poll: float = 0.
             record = store.read(name)
             if bar is not None:
                 events = store.events(name, seen)
-                for ev in events:
-                    bar.write(f"[{ev['time'][11:19]}] {ev['message']}")
+                for ev in events:  # every stage is shown, however fast the job moves
+                    stage = f"{ev['stage']}: " if ev.get("stage") else ""
+                    bar.write(f"[{ev['time'][11:19]}] {stage}{ev['message']}", file=bar.fp)
                 seen += len(events)
                 prog = record.get("progress") or {}
                 planned = (record.get("ResolvedAttributes", {}).get("CompletionCriteria", {})

@@ -292,6 +292,8 @@ def run(ctx: JobContext) -> None:
                                  uri, extra={"seconds": round(outcome.seconds, 2),
                                              "autogluon_model": outcome.value["model"],
                                              "definition": definition})  # fmt: skip
+            ctx.progress(f"candidate {name} (weighted ensemble): {ctx.objective} "
+                         f"{outcome.value['scores'][ctx.objective]:.4f}")  # fmt: skip
         elif outcome.status == "stopped":
             ctx.fail_candidate(name, "Stopped", "the AutoML job was stopped")
             raise StopRequested()

@@ -223,9 +223,10 @@ def _finish(store: JobStore, name: str, status: str, secondary: str, reason: str
         if cand["CandidateStatus"] in ("InProgress", "Stopping"):
             store.update_candidate(name, cand["CandidateName"], CandidateStatus="Stopped",
                                    EndTime=iso())  # fmt: skip
-    store.update(name, change)
+    # the event first: whoever sees the final status has the final log line too
     store.event(name, f"job {status}" + (f" ({secondary})" if secondary != status else "")
                 + (f": {reason}" if reason else ""), stage=secondary)  # fmt: skip
+    store.update(name, change)
 
 
 def _write_analysis_reports(ctx: JobContext, source: str) -> None:
