@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import tarfile
 
 import pandas as pd
@@ -185,7 +186,7 @@ def lake(tmp_path_factory, reviews):
 
 
 def _estimator(lab, **kwargs):
-    Estimator = bt.estimator_class(lab)
+    Estimator = lab.Estimator  # the course's sagemaker.estimator.Estimator, per backend
     return Estimator(image_uri=bt.image_uri(lab), role=kwargs.pop("role", None), instance_count=1,
                      instance_type="ml.m5.large", volume_size=30, max_run=7200,
                      output_path=lab.s3_uri(bt.OUTPUT_PREFIX), **kwargs)  # fmt: skip
@@ -354,8 +355,61 @@ def test_local_estimator_signature_matches_the_sdk():
 
 
 # -- serving -------------------------------------------------------------------------------------
+def test_lab_estimator_is_the_backends_class(local_lab, aws_lab):
+    from sagemaker.estimator import Estimator as SDKEstimator
+
+    assert local_lab.Estimator is local_lab.Estimator  # one class per lab: isinstance works
+    assert issubclass(local_lab.Estimator, bt.Estimator) and local_lab.Estimator.lab is local_lab
+    assert issubclass(aws_lab.Estimator, SDKEstimator)
+    estimator = aws_lab.Estimator(image_uri=bt.image_uri(aws_lab), role=ROLE, instance_count=1,
+                                  instance_type="ml.m5.large")  # fmt: skip
+    session = estimator.sagemaker_session
+    assert session.boto_region_name == "us-east-1" and session.default_bucket() == aws_lab.bucket
+
+
+def test_parse_request_reads_blazingtexts_json_and_says_what_is_wrong():
+    assert bt.parse_request(b'{"instances": ["a b", "c"]}') == (["a b", "c"], 1)
+    assert bt.parse_request({"instances": [], "configuration": {"k": 3}}) == ([], 3)
+    for bad, says in [
+        (b'{"instances": ["a"', "not valid JSON"),
+        (b'["a", "b"]', r'BlazingText takes \{"instances"'),
+        (b'{"reviews": ["a"]}', r"got \['reviews'\]"),
+        (b'{"instances": "a"}', '"instances" must be a list of texts, got str'),
+        (b'{"instances": ["a", 2]}', "instance 1 is 2"),
+        (b'{"instances": ["a"], "configuration": {"k": 0}}', "k is a positive whole number"),
+        (b'{"instances": ["a"], "configuration": {"k": true}}', r'"k": true'),
+        (b'{"instances": ["a"], "configuration": 2}', '"configuration" must be an object'),
+        (b"\xff", "not UTF-8"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            bt.parse_request(bad)
+
+
+def test_the_model_answers_as_blazingtexts_container(trained, lake):
+    model = bt.load_model(lake["lab"], trained.model_data)
+    tokenized = [bt.tokenize(r) for r in bt.SAMPLE_REVIEWS]
+    body, content_type = model.invocations(
+        json.dumps({"instances": tokenized}).encode(), "application/json", "text/csv"
+    )
+    assert content_type == "application/json"  # Accept is ignored, as BlazingText does
+    answer = json.loads(body)
+    assert [a["label"] for a in answer] == [[p] for p in model.predict(tokenized)]
+    proba = model.predict_proba(tokenized)
+    assert [a["prob"][0] for a in answer] == pytest.approx(proba.max(axis=1).tolist(), abs=1e-6)
+    # batch transform's JSON Lines: one {"source", "k"} per line, one answer per line
+    lines = b'{"source": "lovely dress"}\n{"source": "too small", "k": 2}\n'
+    body, content_type = model.invocations(lines, "application/jsonlines", "")
+    assert content_type == "application/jsonlines"
+    first, second = (json.loads(line) for line in body.decode().splitlines())
+    assert len(first["label"]) == 1 and len(second["label"]) == len(second["prob"]) == 2
+    with pytest.raises(ValueError, match='line 1: expected {"source"'):
+        model.invocations(b'{"text": "x"}', "application/jsonlines", "")
+
+
 def test_deploy_predicts_in_blazingtexts_format(trained, lake):
+    from botocore.exceptions import ClientError
     from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.predictor import Predictor
     from sagemaker.serializers import JSONSerializer
 
     from utils import endpoints
@@ -364,38 +418,61 @@ def test_deploy_predicts_in_blazingtexts_format(trained, lake):
     predictor = trained.deploy(initial_instance_count=1, instance_type="ml.m5.large",
                                serializer=JSONSerializer(), deserializer=JSONDeserializer())  # fmt: skip
     try:
-        assert predictor.endpoint_name.startswith("blazingtext-")
-        assert endpoints.describe_endpoint(lab, predictor.endpoint_name)["EndpointStatus"] == (
-            "InService"
-        )
+        assert type(predictor) is Predictor  # the SDK's own: no client-side conversion
+        name = predictor.endpoint_name
+        assert name.startswith("blazingtext-")
+        assert endpoints.describe_endpoint(lab, name)["EndpointStatus"] == "InService"
         tokenized = [bt.tokenize(r) for r in bt.SAMPLE_REVIEWS]
-        answer = predictor.predict({"instances": tokenized})
-        assert len(answer) == 3
-        for item in answer:
+        local = bt.load_model(lab, trained.model_data)
+
+        # the raw response, as boto3's invoke_endpoint returns it: BlazingText's JSON
+        runtime = lab.sagemaker_runtime
+        response = runtime.invoke_endpoint(
+            EndpointName=name, ContentType="application/json", Accept="application/json",
+            Body=json.dumps({"instances": tokenized}),
+        )  # fmt: skip
+        assert response["ContentType"] == "application/json"
+        raw = json.loads(response["Body"].read())
+        assert isinstance(raw, list) and len(raw) == 3
+        for item in raw:
             assert set(item) == {"label", "prob"} and len(item["label"]) == len(item["prob"]) == 1
             assert item["label"][0] in ("__label__-1", "__label__0", "__label__1")
             assert 0 < item["prob"][0] <= 1
-        local = bt.load_model(lab, trained.model_data)
-        assert [a["label"][0] for a in answer] == local.predict(tokenized)
-        top = predictor.predict({"instances": tokenized[:1], "configuration": {"k": 3}})[0]
-        assert sorted(top["label"]) == ["__label__-1", "__label__0", "__label__1"]
-        assert top["prob"] == sorted(top["prob"], reverse=True)
-        assert sum(top["prob"]) == pytest.approx(1.0, abs=1e-3)
-        with pytest.raises(ValueError, match='"instances" must be a list of texts'):
-            predictor.predict({"instances": [1, 2]})
+        assert [a["label"][0] for a in raw] == local.predict(tokenized)
+
+        # the SDK's Predictor deserializes the same answer
+        assert predictor.predict({"instances": tokenized}) == raw
+        # top k, most likely first
+        top = predictor.predict({"instances": tokenized[:2], "configuration": {"k": 3}})
+        assert len(top) == 2
+        assert sorted(top[0]["label"]) == ["__label__-1", "__label__0", "__label__1"]
+        assert top[0]["prob"] == sorted(top[0]["prob"], reverse=True)
+        assert sum(top[0]["prob"]) == pytest.approx(1.0, abs=1e-3)
+        assert top[0]["label"][0] == raw[0]["label"][0]
+        two = predictor.predict({"instances": tokenized[:1], "configuration": {"k": 2}})
+        assert len(two[0]["label"]) == len(two[0]["prob"]) == 2
+
+        # bad requests: the endpoint's 400 / 415 as a ModelError, and it keeps serving
+        for body, content_type, status, says in [
+            (b'{"instances": ["a"', "application/json", 400, "not valid JSON"),
+            (b'{"instances": [1, 2]}', "application/json", 400, '"instances" must be a list'),
+            (b'{"instances": ["a"], "configuration": {"k": 0}}', "application/json", 400,
+             "k is a positive whole number"),
+            (b"lovely dress", "text/csv", 415, "application/json or application/jsonlines"),
+        ]:  # fmt: skip
+            with pytest.raises(ClientError) as err:
+                runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
+            assert err.value.response["Error"]["Code"] == "ModelError"
+            assert err.value.response["OriginalStatusCode"] == status
+            assert says in err.value.response["OriginalMessage"]
+        assert predictor.predict({"instances": tokenized}) == raw  # still serving, same answers
+
         scored = bt.predict_sentiments(predictor, lake["validation"]["review_body"].tolist()[:40],
                                        batch_size=16, tokenized=True)  # fmt: skip
         assert len(scored) == 40 and set(scored["sentiment"]) <= {-1, 0, 1}
     finally:
         predictor.delete_endpoint()
     assert endpoints.list_endpoints(lab) == []
-
-
-def test_to_blazingtext_response_keeps_the_top_k():
-    answer = [{"labels": ["__label__-1", "__label__0", "__label__1"],
-               "probabilities": [0.2, 0.1, 0.7]}]  # fmt: skip
-    assert bt.to_blazingtext_response(answer) == [{"label": ["__label__1"], "prob": [0.7]}]
-    assert bt.to_blazingtext_response(answer, k=2)[0]["label"] == ["__label__1", "__label__-1"]
 
 
 # -- comparing with Autopilot --------------------------------------------------------------------

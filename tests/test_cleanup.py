@@ -223,3 +223,143 @@ def test_aws_cleanup_touches_only_the_labs_resources(aws_lab):
 
 def test_aws_inventory_with_nothing_from_the_labs(aws_lab):
     assert cleanup.inventory(aws_lab) == []
+
+
+# -- BlazingText (07_blazingtext): lake objects and training jobs ----------------------------------
+def _blazingtext_job(lab) -> str:
+    """A real local BlazingText job on a few lines: channels and a model under blazingtext/."""
+    from utils import blazingtext
+
+    texts = {"__label__1": "love it so soft", "__label__-1": "awful fit returned it",
+             "__label__0": "it is ok i guess"}  # fmt: skip
+    frame = pd.DataFrame([(label, f"{text} {i}") for i in range(20) for label, text in texts.items()],
+                         columns=["sentiment", "review_body"])  # fmt: skip
+    channels = blazingtext.upload_channels(lab, frame, frame.head(9))
+    estimator = lab.Estimator(image_uri=blazingtext.image_uri(lab), instance_count=1,
+                              instance_type="ml.m5.large",
+                              output_path=lab.s3_uri(blazingtext.OUTPUT_PREFIX))  # fmt: skip
+    estimator.set_hyperparameters(mode="supervised", epochs=2, vector_dim=5, buckets=1000,
+                                  min_count=1)  # fmt: skip
+    estimator.fit(channels, logs="None")
+    return estimator.latest_training_job.name
+
+
+def _job_record(lab, name: str, status: str, pid: int) -> None:
+    folder = lab.home / "training-jobs"
+    record = {"TrainingJobName": name, "TrainingJobStatus": status,
+              "CreationTime": "2026-01-01T00:00:00+00:00", "Local": {"Pid": pid}}  # fmt: skip
+    (folder / f"{name}.json").write_text(json.dumps(record))
+
+
+def test_local_cleanup_removes_blazingtext_objects_and_training_jobs(local_lab):
+    import os
+
+    from utils import blazingtext
+
+    lab = local_lab
+    done = _blazingtext_job(lab)
+    folder = lab.home / "training-jobs"
+    assert (folder / f"{done}.json").is_file() and (folder / f"{done}.log").is_file()
+    _job_record(lab, "blazingtext-crashed", "InProgress", pid=2**22 + 12345)  # its process is gone
+    (folder / ".blazingtext-crashed-abc").mkdir()  # the work folder a crash left behind
+    (folder / ".blazingtext-crashed-abc" / "model.bin").write_bytes(b"x" * 2**21)
+    _job_record(lab, "blazingtext-training", "InProgress", pid=os.getpid())  # still training
+
+    resources = cleanup.inventory(lab)
+    frame = cleanup.to_frame(resources).set_index("name")
+    jobs = frame[frame["kind"] == "training-job"]
+    assert sorted(jobs.index) == sorted([done, "blazingtext-crashed", "blazingtext-training"])
+    assert jobs.loc[done, "action"] == "delete" and jobs.loc[done, "detail"].startswith("Completed")
+    assert jobs.loc["blazingtext-crashed", "detail"].startswith("Failed")  # not InProgress forever
+    assert "2.0 MB on disk" in jobs.loc["blazingtext-crashed", "detail"]
+    assert jobs.loc["blazingtext-training", "action"].startswith("keep: still training")
+    objects = next(r for r in resources if r.name == lab.s3_uri("blazingtext/"))
+    model = f"{lab.s3_uri(blazingtext.OUTPUT_PREFIX)}/{done}/output/model.tar.gz"
+    assert model in objects.targets
+    assert lab.s3_uri("blazingtext/data/train/train.txt") in objects.targets
+    assert cleanup.summary(resources)["training-job"] == 2
+
+    # DRY_RUN lists and deletes nothing
+    dry = cleanup.delete(lab, resources, dry_run=True).set_index("name")
+    assert dry.loc[done, "result"] == "would delete"
+    assert dry.loc[lab.s3_uri("blazingtext/"), "result"] == "would delete"
+    assert (folder / f"{done}.json").is_file() and lab.local_path(model).is_file()
+
+    results = cleanup.delete(lab, cleanup.inventory(lab), dry_run=False)
+    assert not results["result"].str.startswith("failed").any(), results.to_dict("records")
+    assert sorted(p.name for p in folder.iterdir()) == ["blazingtext-training.json"]
+    assert lab.wr.s3.list_objects(lab.s3_uri("blazingtext/")) == []
+    left = cleanup.to_frame(cleanup.inventory(lab))
+    assert left[["kind", "name"]].values.tolist() == [["training-job", "blazingtext-training"]]
+
+
+def test_aws_cleanup_finds_the_labs_blazingtext_jobs_and_endpoint(aws_lab, request):
+    import boto3
+    from botocore.awsrequest import AWSResponse
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    from utils import blazingtext
+
+    lab = aws_lab
+    role = "arn:aws:iam::123456789012:role/lab"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="someone-elses-bucket")
+    channels = {"train": lab.s3_uri("blazingtext/data/train/")}
+    for output, job in ((lab.s3_uri(blazingtext.OUTPUT_PREFIX), "blazingtext-lab-1"),
+                        ("s3://someone-elses-bucket/out", "their-training-job")):  # fmt: skip
+        estimator = lab.Estimator(image_uri=blazingtext.image_uri(lab), role=role,
+                                  instance_count=1, instance_type="ml.m5.large",
+                                  output_path=output)  # fmt: skip
+        estimator.set_hyperparameters(mode="supervised", epochs=5)
+        estimator.fit(channels, wait=False, job_name=job)
+    model_data = lab.s3_uri(f"{blazingtext.OUTPUT_PREFIX}/blazingtext-lab-1/output/model.tar.gz")
+    s3.put_object(Bucket=lab.bucket, Key=model_data.split("/", 3)[3], Body=b"model")
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_model(ModelName="blazingtext-2026-01-01-00-00-00-000", ExecutionRoleArn=role,
+                    PrimaryContainer={"Image": "blazingtext", "ModelDataUrl": model_data})  # fmt: skip
+    variant = {"VariantName": "AllTraffic", "ModelName": "blazingtext-2026-01-01-00-00-00-000",
+               "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}  # fmt: skip
+    sm.create_endpoint_config(EndpointConfigName="bt-config", ProductionVariants=[variant])
+    sm.create_endpoint(EndpointName="bt-ep", EndpointConfigName="bt-config")
+
+    jobs = blazingtext.list_training_jobs(lab)
+    assert [j["TrainingJobName"] for j in jobs] == ["blazingtext-lab-1"]
+    frame = cleanup.to_frame(cleanup.inventory(lab)).set_index("name")
+    assert frame.loc["blazingtext-lab-1", "kind"] == "training-job"
+    assert frame.loc["blazingtext-lab-1", "action"].startswith("keep: AWS keeps training job")
+    assert "their-training-job" not in frame.index
+    assert frame.loc["bt-ep", "kind"] == "endpoint"  # it serves a model with artifacts there
+    assert frame.loc["bt-config", "kind"] == "endpoint-config"
+    assert frame.loc[lab.s3_uri("blazingtext/"), "detail"].startswith("1 objects")
+
+    # a running job is stopped: StopTrainingJob for the lab's job only (moto has no such call)
+    backend = sagemaker_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    for name in ("blazingtext-lab-1", "their-training-job"):
+        backend.training_jobs[name].training_job_status = "InProgress"
+    stopped = []
+
+    def stop(params, **_):  # the request's parameters, then an empty 200 answer instead of moto
+        stopped.append(params["TrainingJobName"])
+
+    def answer(**_):
+        return AWSResponse("https://sagemaker", 200, {}, None), {}
+
+    events = boto3.DEFAULT_SESSION.events
+    events.register("provide-client-params.sagemaker.StopTrainingJob", stop)
+    events.register("before-call.sagemaker.StopTrainingJob", answer)
+    request.addfinalizer(
+        lambda: events.unregister("provide-client-params.sagemaker.StopTrainingJob", stop)
+    )
+    request.addfinalizer(lambda: events.unregister("before-call.sagemaker.StopTrainingJob", answer))
+    resources = cleanup.inventory(lab)
+    assert next(r for r in resources if r.name == "blazingtext-lab-1").action == "stop"
+    assert cleanup.delete(lab, resources, dry_run=True).set_index("name").loc[
+        "blazingtext-lab-1", "result"] == "would stop"  # fmt: skip
+    assert stopped == []
+    results = cleanup.delete(lab, resources, dry_run=False).set_index("name")
+    assert not results["result"].str.startswith("failed").any(), results.to_dict("records")
+    assert results.loc["blazingtext-lab-1", "result"] == "stopped"
+    assert stopped == ["blazingtext-lab-1"]
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == []
+    assert s3.list_objects_v2(Bucket=lab.bucket).get("Contents") is None

@@ -455,6 +455,117 @@ def test_deploy_refuses_duplicates_bad_names_keys_and_counts(lab, served, traine
     assert not (lab.home / "endpoints" / "x-ep.json").exists()
 
 
+# -- a model that answers in its own container's format -------------------------------------------
+HOOK_MODULE = """
+import json
+from pathlib import Path
+
+
+class EchoModel:
+    # no predict_proba, no classes_: the server must not ask for them
+    content_types = ("application/json", "application/x-echo")
+
+    def __init__(self, log):
+        self.log = Path(log)
+
+    def invocations(self, body, content_type, accept):
+        with self.log.open("a") as fh:
+            fh.write(json.dumps([body.decode(), content_type, accept]) + "\\n")
+        data = json.loads(body)  # a JSONDecodeError is a ValueError: the server answers 400
+        if data == "crash":
+            raise RuntimeError("the model broke")
+        if not isinstance(data, dict) or "instances" not in data:
+            raise ValueError('send {"instances": [...]}, please')
+        answer = [{"echo": t, "accept": accept} for t in data["instances"]]
+        return json.dumps(answer).encode(), "application/vnd.echo+json"
+
+
+def load_echo(lab, log):
+    return EchoModel(log)
+
+
+class FailingWarmUp(EchoModel):
+    sample_request = (b'"crash"', "application/json")
+
+
+def load_failing(lab, log):
+    return FailingWarmUp(log)
+"""
+
+
+@pytest.fixture
+def hook_source(tmp_path, monkeypatch):
+    (tmp_path / "endpoint_hook_loader.py").write_text(HOOK_MODULE)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    log = tmp_path / "calls.jsonl"
+    return log, lambda fn: ModelSource.from_loader(f"endpoint_hook_loader:{fn}", log=str(log))
+
+
+def test_a_model_with_an_invocations_hook_answers_verbatim(lab, hook_source, runtime):
+    log, source = hook_source
+    name = "hook-ep"
+    try:
+        endpoints.deploy_model(lab, source("load_echo"), name, predictor_cls=None)
+        # warmed up through the hook (the model has no predict_proba to warm up with)
+        warm_up = [json.loads(line) for line in log.read_text().splitlines()]
+        assert warm_up == [['{"instances": ["warm-up review"]}', "application/json",
+                            "application/json"]]  # fmt: skip
+        port = LocalSageMaker.from_lab(lab).endpoint_info(name)["port"]
+        body = b'{"instances": ["good", "bad"]}'
+        status, text, headers = _raw(port, "POST", "/invocations", body,
+                                     {"Content-Type": "application/json; charset=utf-8",
+                                      "Accept": "text/csv"})  # fmt: skip
+        assert status == 200 and headers["Content-Type"] == "application/vnd.echo+json"
+        assert json.loads(text) == [{"echo": "good", "accept": "text/csv"},
+                                    {"echo": "bad", "accept": "text/csv"}]  # fmt: skip
+        # the hook saw the media type without its parameters, and the Accept header as sent
+        assert json.loads(log.read_text().splitlines()[-1])[1:] == ["application/json", "text/csv"]
+        # through the runtime, as boto3's invoke_endpoint: the same bytes and content type
+        response = runtime.invoke_endpoint(EndpointName=name, ContentType="application/x-echo",
+                                           Body=b'{"instances": ["x"]}')  # fmt: skip
+        assert response["ContentType"] == "application/vnd.echo+json"
+        assert json.loads(response["Body"].read()) == [{"echo": "x", "accept": ""}]
+
+        # the hook's ValueError is a 400 with its message; the server keeps serving
+        for bad, says in ((b'{"instances": ["a"', "Expecting"), (b'{"x": 1}', "please")):
+            status, text, _ = _raw(port, "POST", "/invocations", bad,
+                                   {"Content-Type": "application/json"})  # fmt: skip
+            assert status == 400 and says in text
+        with pytest.raises(ClientError) as err:
+            runtime.invoke_endpoint(EndpointName=name, ContentType="application/json",
+                                    Body=b'{"x": 1}')  # fmt: skip
+        assert err.value.response["OriginalStatusCode"] == 400
+        assert "please" in err.value.response["Error"]["Message"]
+        # a content type the model does not take is 415 before the hook is called; empty is 400
+        calls = len(log.read_text().splitlines())
+        status, text, _ = _raw(port, "POST", "/invocations", b"good", {"Content-Type": "text/csv"})
+        assert status == 415 and "application/json or application/x-echo" in text
+        status, text, _ = _raw(port, "POST", "/invocations", b" ",
+                               {"Content-Type": "application/json"})  # fmt: skip
+        assert status == 400 and "empty" in text
+        assert len(log.read_text().splitlines()) == calls
+        # any other failure of the hook is a 500, and the server still serves
+        status, text, _ = _raw(port, "POST", "/invocations", b'"crash"',
+                               {"Content-Type": "application/json"})  # fmt: skip
+        assert status == 500 and "RuntimeError: the model broke" in text
+        status, text, _ = _raw(port, "POST", "/invocations", b'{"instances": ["still"]}',
+                               {"Content-Type": "application/json"})  # fmt: skip
+        assert status == 200 and json.loads(text)[0]["echo"] == "still"
+        assert endpoints.describe_endpoint(lab, name)["EndpointStatus"] == "InService"
+    finally:
+        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
+
+
+def test_a_hook_model_that_fails_its_warm_up_never_serves(lab, hook_source):
+    _, source = hook_source
+    name = "hook-broken-ep"
+    try:
+        with pytest.raises(EndpointDeployError, match="MODEL LOAD FAILED: RuntimeError"):
+            endpoints.deploy_model(lab, source("load_failing"), name, predictor_cls=None)
+    finally:
+        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
+
+
 # -- the aws branch (moto) -----------------------------------------------------------------------
 def test_aws_backend_uses_boto3_clients_and_sagemaker_keys(aws_lab):
     import boto3

@@ -81,6 +81,11 @@ def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
     labels = [p["label"] for p in rec["sample_predictions"]]
     assert set(labels) <= {"__label__-1", "__label__0", "__label__1"}
     assert all(0 < p["prob"] <= 1 for p in rec["sample_predictions"])
+    # what the endpoint itself sent (invoke_endpoint): BlazingText's own JSON, the same answers
+    raw = rec["raw_response"]
+    assert isinstance(raw, list) and [set(item) for item in raw] == [{"label", "prob"}] * 3
+    assert [item["label"] for item in raw] == [[label] for label in labels]
+    assert [item["prob"][0] for item in raw] == [p["prob"] for p in rec["sample_predictions"]]
 
     # the comparison: BlazingText alone, scored through the endpoint on its validation rows,
     # agrees with the accuracy the training job logged
@@ -98,6 +103,10 @@ def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
                                     suffix="model.tar.gz")  # fmt: skip
     assert len(models) == 2
     assert blazingtext.model_ready(lab) is None
+    assert lab.check("07_blazingtext") is None  # what a later notebook would require
+    jobs = blazingtext.list_training_jobs(lab)
+    assert sorted(j["TrainingJobName"] for j in jobs) == sorted(rec["training_jobs"]["job"])
+    assert {j["TrainingJobStatus"] for j in jobs} == {"Completed"}
     assert rec["endpoint_deleted"] is True
     assert endpoints.list_endpoints(lab) == []
 
@@ -112,7 +121,16 @@ def test_07_checks_its_prerequisite_first(tmp_path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code[0].metadata.get("tags") == ["parameters"]
     assert 'lab.require("04_detect_bias")' in code[1].source
+    assert 'lab.check("05_autopilot")' in code[1].source  # optional: only says what to run
     import utils
 
-    with pytest.raises(PrerequisiteError, match="Run 04_detect_bias first"):
-        utils.connect("local", home=tmp_path / "empty").require("04_detect_bias")
+    lab = utils.connect("local", home=tmp_path / "empty")
+    with pytest.raises(PrerequisiteError, match=r"^Run 04_detect_bias first: no balanced reviews"):
+        lab.require("04_detect_bias")
+    assert lab.check("05_autopilot").startswith("Run 05_autopilot first: no completed AutoML job")
+    # what 07 leaves, for a notebook that needs a trained BlazingText model
+    with pytest.raises(PrerequisiteError, match=r"^Run 07_blazingtext first: no BlazingText model "
+                       r"under s3://[^ ]+/blazingtext/output/ \(backend 'local'\)"):  # fmt: skip
+        lab.require("07_blazingtext")
+    with pytest.raises(ValueError, match="unknown notebook '08_nothing'"):
+        lab.check("08_nothing")

@@ -45,27 +45,50 @@ def _lab_made_things(lab) -> None:
                                 skip_header_line_count=1, sep=",")  # fmt: skip
 
 
+def _blazingtext_job(lab) -> str:
+    """What 07_blazingtext leaves, small: channels, a trained model and its training job."""
+    from utils import blazingtext
+
+    rows = [(f"__label__{s}", f"{w} review {i}") for i in range(15)
+            for s, w in ((1, "lovely"), (0, "fine"), (-1, "awful"))]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["sentiment", "review_body"])
+    channels = blazingtext.upload_channels(lab, frame, frame.head(6))
+    estimator = lab.Estimator(image_uri=blazingtext.image_uri(lab),
+                              output_path=lab.s3_uri(blazingtext.OUTPUT_PREFIX))  # fmt: skip
+    estimator.set_hyperparameters(mode="supervised", epochs=1, vector_dim=4, buckets=500)
+    estimator.fit(channels, logs="None")
+    return estimator.latest_training_job.name
+
+
 def test_99_cleanup_local_dry_run_then_delete(run_notebook, tmp_path):
     home = tmp_path / "lake"
     lab = utils.connect("local", home=home)
     _lab_made_things(lab)
+    job = _blazingtext_job(lab)
     lab.wr.athena.read_sql_query("SELECT COUNT(*) AS n FROM reviews", database=lab.database)
     endpoints.deploy_model(lab, _model(tmp_path / "m.joblib"), "lab-ep", predictor_cls=None)
     server = json.loads((home / "endpoints" / "lab-ep.json").read_text())["Local"]
     try:
         rec = run_notebook("99_cleanup", LAB_HOME=str(home))  # DRY_RUN = True by default
         assert rec["dry_run"] is True
-        assert rec["found"] == {"endpoint": 1, "endpoint-config": 1, "model": 1, "glue-table": 1,
-                                "glue-database": 1, "s3-objects": 2, "athena-results": 1}  # fmt: skip
+        # s3-objects: the 2 CSVs, and blazingtext/'s 2 channel files and its model
+        assert rec["found"] == {"endpoint": 1, "endpoint-config": 1, "model": 1,
+                                "training-job": 1, "glue-table": 1, "glue-database": 1,
+                                "s3-objects": 5, "athena-results": 1}  # fmt: skip
+        inventory = rec["inventory"].set_index("name")
+        assert inventory.loc[job, "kind"] == "training-job"
+        assert inventory.loc[lab.s3_uri("blazingtext/"), "detail"].startswith("3 objects")
         assert set(rec["results"]["result"]) == {"would delete"}
         assert rec["remaining"] == rec["found"]  # nothing was deleted
         assert endpoints.describe_endpoint(lab, "lab-ep")["EndpointStatus"] == "InService"
+        assert (home / "training-jobs" / f"{job}.json").is_file()
 
         rec = run_notebook("99_cleanup", LAB_HOME=str(home), DRY_RUN=False)
         assert set(rec["results"]["result"]) == {"deleted"}
         assert rec["remaining"] == {}
         assert process_alive(server["Pid"], server["Token"]) is False
         assert lab.wr.s3.list_objects(lab.s3_uri("")) == [lab.s3_uri("notes/mine.csv")]
+        assert list((home / "training-jobs").iterdir()) == []
     finally:
         endpoints.delete_endpoint(lab, "lab-ep", delete_model=True, missing_ok=True)
 

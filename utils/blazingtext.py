@@ -14,8 +14,12 @@ text classifier, so the ``local`` backend trains fastText itself.
   seed: the same data gives the same model), logs the train and validation accuracy as
   BlazingText does, and stores ``<output_path>/<job>/output/model.tar.gz`` holding ``model.bin``.
 - Serving: ``Estimator.deploy`` puts the model behind the local endpoint of
-  :mod:`utils.endpoints`; :class:`BlazingTextPredictor` answers ``{"instances": [...]}`` with
-  BlazingText's ``[{"label": ["__label__1"], "prob": [0.9]}, ...]``.
+  :mod:`utils.endpoints` and returns the SDK's ``Predictor``; the endpoint answers as
+  BlazingText's container does (:meth:`FastTextClassifier.invocations`): ``{"instances":
+  [...], "configuration": {"k": 2}}`` -> ``[{"label": ["__label__1", ...], "prob": [0.9, ...]},
+  ...]``.
+- Training jobs: :func:`list_training_jobs` (the lab's, on both backends) and, locally,
+  :func:`delete_training_job` / :func:`cleanup_training_jobs` (``99_cleanup`` uses them).
 - Comparison: :func:`compare_with_autopilot` scores this model and the Autopilot candidate of
   ``05_autopilot`` / ``06_deploy_predict`` on the same reviews.
 """
@@ -26,7 +30,6 @@ import contextlib
 import csv
 import datetime as dt
 import difflib
-import functools
 import io
 import json
 import logging
@@ -66,21 +69,22 @@ __all__ = [
     "channel_lines",
     "cleanup_training_jobs",
     "compare_with_autopilot",
+    "delete_training_job",
     "estimator_class",
     "exclude_reviews",
     "execution_role",
     "from_label",
     "image_uri",
     "is_blazingtext_image",
+    "list_training_jobs",
     "load_endpoint_model",
     "load_model",
     "model_ready",
-    "predictor_class",
+    "parse_request",
     "predict_sentiments",
     "prepare_data",
     "read_channel",
     "split_data",
-    "to_blazingtext_response",
     "to_label",
     "tokenize",
     "training_metrics",
@@ -663,12 +667,57 @@ class FastTextClassifier:
     AWS equivalent: the model a BlazingText endpoint loads from ``model.bin``. The texts are
     split on white space as BlazingText does: tokenize them first (:func:`tokenize`). fastText
     adds an end-of-line word to every text, so even an empty review gets an answer.
+    :meth:`invocations` answers an endpoint request in BlazingText's own format.
     """
+
+    # what BlazingText's inference container takes (and answers in: Accept is ignored)
+    content_types = ("application/json", "application/jsonlines")
+    sample_request = (b'{"instances": ["warm-up review"]}', "application/json")
 
     def __init__(self, model: Any) -> None:
         self.model = model
         labels = list(model.get_labels())
         self.classes_ = sorted(labels, key=_label_key)
+
+    def top_k(self, texts: Sequence[str], k: int = 1) -> list[dict[str, list[Any]]]:
+        """BlazingText's answer per text: ``{"label": [...], "prob": [...]}``, most likely first.
+
+        ``k`` above the number of labels gives every label, as fastText (and BlazingText) do.
+        """
+        cleaned = [_clean(t) for t in texts]
+        if not cleaned:
+            return []
+        labels, probs = self.model.predict(cleaned, k=k)
+        return [
+            {"label": list(names), "prob": [min(float(v), 1.0) for v in values]}
+            for names, values in zip(labels, probs, strict=True)
+        ]
+
+    def invocations(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """Answer an endpoint request as BlazingText's container does (the endpoint's hook).
+
+        ``application/json``: ``{"instances": ["tokens ...", ...], "configuration": {"k": 2}}``
+        (``configuration`` optional, k=1 by default) -> ``[{"label": ["__label__1"], "prob":
+        [0.93]}, ...]``. ``application/jsonlines`` (batch transform): one ``{"source": "tokens
+        ...", "k": 2}`` per line -> one ``{"label": [...], "prob": [...]}`` per line. The answer
+        is in the request's content type; ``accept`` is ignored, as BlazingText does when the
+        two differ. A malformed request raises ValueError (the endpoint answers 400).
+        """
+        if content_type == "application/jsonlines":
+            lines = [line for line in _utf8(body).splitlines() if line.strip()]
+            out = []
+            for i, line in enumerate(lines):
+                record = _json(line, f"line {i + 1}")
+                if not isinstance(record, dict) or not isinstance(record.get("source"), str):
+                    raise ValueError(
+                        f'line {i + 1}: expected {{"source": "tokenized review"}} (optionally '
+                        f'with "k"), got {line[:80]}'
+                    )
+                out += self.top_k([record["source"]], _check_k(record.get("k", 1)))
+            answer = "".join(json.dumps(item) + "\n" for item in out)
+            return answer.encode("utf-8"), content_type
+        instances, k = parse_request(body)
+        return json.dumps(self.top_k(instances, k)).encode("utf-8"), "application/json"
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         cleaned = [_clean(t) for t in texts]
@@ -911,8 +960,8 @@ class Estimator:
     """BlazingText training on the local backend, with the sagemaker SDK ``Estimator``'s calls.
 
     AWS equivalent: ``sagemaker.estimator.Estimator(image_uri=<blazingtext image>, role, ...)``.
-    Get the class bound to a lab with :func:`estimator_class`. ``set_hyperparameters`` checks
-    the values at once; ``fit({'train': ..., 'validation': ...})`` trains fastText on the
+    Get the class bound to a lab as ``lab.Estimator``. ``set_hyperparameters`` checks the
+    values at once; ``fit({'train': ..., 'validation': ...})`` trains fastText on the
     channels' files, logs ``#train_accuracy`` and ``#validation_accuracy`` as BlazingText does,
     and stores ``model.tar.gz`` (holding ``model.bin``) under ``<output_path>/<job>/output/``;
     ``deploy`` serves it from a local endpoint. Arguments that only mean something on AWS
@@ -942,7 +991,8 @@ class Estimator:
     ) -> None:
         if self.lab is None:
             raise ConfigError(
-                "use blazingtext.estimator_class(lab) to get the Estimator of the lab's backend"
+                "use lab.Estimator (blazingtext.estimator_class(lab)): the Estimator of the "
+                "lab's backend"
             )
         for name, value in {
             "keep_alive_period_in_seconds": keep_alive_period_in_seconds,
@@ -1092,12 +1142,13 @@ class Estimator:
         tags: list[dict[str, str]] | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Serve the latest model from a local endpoint; returns a :class:`BlazingTextPredictor`.
+        """Serve the latest model from a local endpoint; returns the SDK's ``Predictor``.
 
         AWS equivalent: ``estimator.deploy(initial_instance_count=1, instance_type='ml.m5.large',
         serializer=JSONSerializer(), deserializer=JSONDeserializer())``: CreateModel,
-        CreateEndpointConfig, CreateEndpoint. The endpoint is named ``blazingtext-<timestamp>``
-        unless ``endpoint_name`` is given; it runs until ``predictor.delete_endpoint()``.
+        CreateEndpointConfig, CreateEndpoint. The endpoint answers as BlazingText's container
+        (:meth:`FastTextClassifier.invocations`). It is named ``blazingtext-<timestamp>`` unless
+        ``endpoint_name`` is given, and runs until ``predictor.delete_endpoint()``.
         """
         for name, value in {
             "accelerator_type": accelerator_type,
@@ -1123,11 +1174,9 @@ class Estimator:
             self.lab,
             source,
             endpoint_name or default,
-            inference_response_keys=["probabilities", "labels"],
             initial_instance_count=initial_instance_count or 1,
             instance_type=instance_type or "ml.m5.large",
             wait=wait,
-            predictor_cls=predictor_class(),
             serializer=serializer,
             deserializer=deserializer,
             model_name=model_name or default,
@@ -1170,7 +1219,12 @@ def _run_job(
         "TrainingStartTime": created.isoformat(),
         "LastModifiedTime": created.isoformat(),
         "Tags": estimator.tags,
-        "Local": {"Engine": _engine(), "Threads": LOCAL_THREADS, "Seed": int(lab.config.seed)},
+        "Local": {
+            "Engine": _engine(),
+            "Threads": LOCAL_THREADS,
+            "Seed": int(lab.config.seed),
+            "Pid": os.getpid(),
+        },
     }
     _write_json(job.record_path, record)
     lines: list[str] = []
@@ -1356,101 +1410,58 @@ def training_metrics(estimator: Any) -> dict[str, float]:
 
 
 # -- predicting ----------------------------------------------------------------------------------
-def to_blazingtext_response(predictions: list[dict[str, Any]], k: int = 1) -> list[dict[str, Any]]:
-    """The local endpoint's answer (``probabilities`` + ``labels`` per review) in BlazingText's
-    shape: ``[{"label": ["__label__1", ...], "prob": [0.93, ...]}, ...]``, the top ``k``."""
-    out = []
-    for i, item in enumerate(predictions):
-        try:
-            labels, probs = list(item["labels"]), [float(p) for p in item["probabilities"]]
-        except (KeyError, TypeError) as exc:
-            raise ValueError(
-                f"prediction {i}: expected 'labels' and 'probabilities': {item}"
-            ) from exc
-        order = sorted(range(len(labels)), key=lambda j: -probs[j])[:k]
-        out.append({"label": [labels[j] for j in order], "prob": [probs[j] for j in order]})
-    return out
+def _utf8(body: bytes | str) -> str:
+    if isinstance(body, str):
+        return body
+    try:
+        return bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the request is not UTF-8 text (byte {exc.start})") from None
 
 
-def _request(data: Any) -> tuple[list[str], int]:
-    if isinstance(data, bytes | bytearray):
-        data = data.decode("utf-8")
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"the request is not JSON: {exc}") from None
+def _json(text: str, where: str = "the request") -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{where} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
+        ) from None
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f'"configuration": {{"k": {json.dumps(k)}}}: k is a positive whole number')
+    return k
+
+
+def parse_request(body: bytes | str | dict[str, Any]) -> tuple[list[str], int]:
+    """``(instances, k)`` of BlazingText's JSON request; ValueError saying what is wrong.
+
+    AWS equivalent: what BlazingText's inference container reads: ``{"instances": ["tokenized
+    review", ...], "configuration": {"k": 2}}``.
+    """
+    data = body if isinstance(body, dict) else _json(_utf8(body))
     if not isinstance(data, dict) or "instances" not in data:
+        shown = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(
             'BlazingText takes {"instances": ["tokenized review", ...]} (optionally with '
-            '"configuration": {"k": 2}), got ' + type(data).__name__
+            f'"configuration": {{"k": 2}}), got {shown}'
         )
     instances = data["instances"]
-    if not isinstance(instances, list) or not all(isinstance(t, str) for t in instances):
-        raise ValueError('"instances" must be a list of texts (tokenized reviews)')
-    k = (data.get("configuration") or {}).get("k", 1)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f'"configuration": {{"k": {k!r}}}: k is a positive whole number')
-    return instances, k
-
-
-@functools.cache
-def predictor_class() -> type:
-    """:class:`BlazingTextPredictor`: made on first use, so importing this module stays fast."""
-    _quiet_sagemaker()
-    from sagemaker.predictor import Predictor
-
-    class BlazingTextPredictor(Predictor):  # type: ignore[misc, valid-type]
-        """The sagemaker SDK's ``Predictor`` for a local BlazingText endpoint.
-
-        ``predict({"instances": [...], "configuration": {"k": 2}})`` returns BlazingText's
-        ``[{"label": [...], "prob": [...]}]`` through the deserializer (``JSONDeserializer``
-        gives the list). AWS equivalent: the ``Predictor`` that ``estimator.deploy`` returns.
-        The local endpoint answers Autopilot's JSON (``{"predictions": [{"labels",
-        "probabilities"}]}``); this class converts it (:func:`to_blazingtext_response`).
-        """
-
-        def predict(
-            self,
-            data: Any,
-            initial_args: dict[str, Any] | None = None,
-            target_model: str | None = None,
-            target_variant: str | None = None,
-            inference_id: str | None = None,
-            custom_attributes: str | None = None,
-            component_name: str | None = None,
-        ) -> Any:
-            """Send the instances; BlazingText's answer, deserialized by ``self.deserializer``."""
-            if target_model or component_name:
-                raise NotImplementedError("local backend: target_model / component_name run on aws")
-            body = self.serializer.serialize(data)
-            instances, k = _request(body)
-            args: dict[str, Any] = {"EndpointName": self.endpoint_name}
-            if target_variant:
-                args["TargetVariant"] = target_variant
-            if inference_id:
-                args["InferenceId"] = inference_id
-            if custom_attributes:
-                args["CustomAttributes"] = custom_attributes
-            response = self.sagemaker_session.sagemaker_runtime_client.invoke_endpoint(
-                Body=json.dumps({"instances": instances}).encode("utf-8"),
-                ContentType="application/json",
-                Accept="application/json",
-                **args,
+    if not isinstance(instances, list):
+        raise ValueError(f'"instances" must be a list of texts, got {type(instances).__name__}')
+    for i, text in enumerate(instances):
+        if not isinstance(text, str):
+            raise ValueError(
+                f'"instances" must be a list of texts (tokenized reviews): instance {i} is '
+                f"{json.dumps(text)[:60]}"
             )
-            answer = json.loads(response["Body"].read().decode("utf-8"))
-            payload = json.dumps(to_blazingtext_response(answer["predictions"], k)).encode("utf-8")
-            return self.deserializer.deserialize(io.BytesIO(payload), "application/json")
-
-    BlazingTextPredictor.__module__ = __name__
-    BlazingTextPredictor.__qualname__ = "BlazingTextPredictor"
-    return BlazingTextPredictor
-
-
-def __getattr__(name: str) -> Any:
-    if name == "BlazingTextPredictor":
-        return predictor_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    configuration = data.get("configuration") or {}
+    if not isinstance(configuration, dict):
+        raise ValueError(
+            f'"configuration" must be an object such as {{"k": 2}}, got {configuration!r}'
+        )
+    return instances, _check_k(configuration.get("k", 1))
 
 
 def predict_sentiments(
@@ -1628,7 +1639,7 @@ def compare_with_autopilot(
 
 
 def model_ready(lab: Any) -> str | None:
-    """A prerequisite check for ``07_blazingtext``: a BlazingText ``model.tar.gz`` is stored.
+    """A prerequisite check for what ``07_blazingtext`` leaves: a BlazingText ``model.tar.gz``.
 
     AWS equivalent: ``wr.s3.list_objects('s3://<bucket>/blazingtext/output/', suffix=
     'model.tar.gz')``. Returns None when there is one, else what is missing.
@@ -1639,15 +1650,119 @@ def model_ready(lab: Any) -> str | None:
     return None
 
 
-def cleanup_training_jobs(lab: Any) -> list[str]:
-    """Delete the local training-job records (the models in the lake stay). Local only."""
+# -- training jobs: listing and (locally) deleting ---------------------------------------------
+JOB_PREFIX = "blazingtext/"  # a training job is the labs' when its output is under this prefix
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _local_job_summaries(lab: Any) -> list[dict[str, Any]]:
+    folder = _jobs_dir(lab)
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            record = {"TrainingJobName": path.stem, "TrainingJobStatus": "Failed",
+                      "FailureReason": "unreadable record"}  # fmt: skip
+        status = record.get("TrainingJobStatus", "?")
+        local = record.get("Local") or {}
+        running = status == "InProgress" and _pid_alive(local.get("Pid"))
+        work = [p for p in folder.glob(f".{path.stem}-*") if p.is_dir()]
+        out.append({
+            "TrainingJobName": record.get("TrainingJobName", path.stem),
+            "TrainingJobStatus": status if running or status != "InProgress" else "Failed",
+            "CreationTime": record.get("CreationTime"),
+            "S3OutputPath": (record.get("OutputDataConfig") or {}).get("S3OutputPath"),
+            "Running": running,
+            "LocalBytes": sum(p.stat().st_size for p in [path, path.with_suffix(".log")]
+                              if p.exists()) + sum(_tree_size(d) for d in work),
+        })  # fmt: skip
+    return out
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size if path.is_file() else 0
+    return total
+
+
+def list_training_jobs(lab: Any) -> list[dict[str, Any]]:
+    """The labs' BlazingText training jobs, newest first: ``TrainingJobName``,
+    ``TrainingJobStatus``, ``CreationTime``, ``S3OutputPath``.
+
+    AWS equivalent: ``sagemaker_client.list_training_jobs`` + ``describe_training_job``; a job
+    is the labs' when its output is under ``s3://<bucket>/blazingtext/``. Locally every job
+    recorded in the lab home is (``Running`` says whether its process still trains; a job whose
+    process is gone is reported Failed), with ``LocalBytes`` on disk.
+    """
+    if lab.is_local:
+        jobs = _local_job_summaries(lab)
+    else:
+        from utils.endpoints import sagemaker_client
+
+        client = sagemaker_client(lab)
+        prefix = lab.s3_uri(JOB_PREFIX)
+        jobs = []
+        kwargs: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending",
+                                  "MaxResults": 100}  # fmt: skip
+        while True:
+            page = client.list_training_jobs(**kwargs)
+            for summary in page.get("TrainingJobSummaries", []):
+                desc = client.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+                output = (desc.get("OutputDataConfig") or {}).get("S3OutputPath", "")
+                if (output.rstrip("/") + "/").startswith(prefix):
+                    jobs.append({**summary, "S3OutputPath": output})
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+    return sorted(jobs, key=lambda j: str(j.get("CreationTime") or ""), reverse=True)
+
+
+def delete_training_job(lab: Any, name: str) -> None:
+    """Delete a finished local training job: its record, its log and any leftover work folder.
+
+    The model it stored in the lake stays (it goes with ``s3://<bucket>/blazingtext/``). AWS
+    equivalent: none; SageMaker keeps training job records (no charge), so this is local only.
+    """
     if not lab.is_local:
         raise ConfigError("training-job records are kept by SageMaker on aws; nothing to delete")
     folder = _jobs_dir(lab)
+    if not _JOB_NAME_RE.match(str(name)):
+        raise ValueError(f"{name!r} is not a training job name")
+    job = next((j for j in _local_job_summaries(lab) if j["TrainingJobName"] == name), None)
+    if job is None:
+        return
+    if job["Running"]:
+        raise LabError(f"training job {name} is still running (InProgress): let it finish first")
+    for work in folder.glob(f".{name}-*"):
+        shutil.rmtree(work, ignore_errors=True)
+    for suffix in (".log", ".json"):
+        (folder / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def cleanup_training_jobs(lab: Any) -> list[str]:
+    """Delete the finished local training jobs (records, logs); returns their names. Local only.
+
+    The models in the lake stay: ``99_cleanup`` removes them with the ``blazingtext/`` prefix.
+    """
+    if not lab.is_local:
+        raise ConfigError("training-job records are kept by SageMaker on aws; nothing to delete")
     removed = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        removed.append(path.stem)
-        path.unlink(missing_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            path.with_suffix(".log").unlink()
-    return removed
+    for job in list_training_jobs(lab):
+        if not job["Running"]:
+            delete_training_job(lab, job["TrainingJobName"])
+            removed.append(job["TrainingJobName"])
+    return sorted(removed)

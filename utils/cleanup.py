@@ -4,17 +4,22 @@ AWS equivalent: the course's "release resources" cells (``predictor.delete_endpo
 ``wr.catalog.delete_database(...)``, emptying the S3 prefixes), gathered in one place for
 ``99_cleanup``. :func:`inventory` only looks; :func:`delete` deletes what the inventory marked
 ``delete``, in an order that stops billing first (endpoints, then models and configs, AutoML
-jobs, Glue tables and the database, lake objects, Athena query results).
+jobs, BlazingText training jobs, Glue tables and the database, lake objects, Athena query
+results).
 
 It touches nothing the labs did not create:
 
 - endpoints, endpoint configs and models: locally every one in the lab home; on AWS only those
-  tied to the labs' AutoML jobs (a model whose artifacts are under ``s3://<bucket>/autopilot/``
-  or whose name starts with a lab job's name; a config serving such a model; an endpoint using
-  such a config).
+  tied to the labs' AutoML and BlazingText jobs (a model whose artifacts are under
+  ``s3://<bucket>/autopilot/`` or ``s3://<bucket>/blazingtext/``, or whose name starts with a
+  lab job's name; a config serving such a model; an endpoint using such a config).
 - AutoML jobs: the jobs whose output is under ``s3://<bucket>/autopilot/``. AWS keeps a job's
   record forever (there is no delete call, and no charge): a running job is stopped, and its
   artifacts go with the lake objects. Locally the job's record is deleted.
+- BlazingText training jobs (``07_blazingtext``): the jobs whose output is under
+  ``s3://<bucket>/blazingtext/``. As AutoML jobs: on AWS a running job is stopped and the record
+  stays; locally the record, the log and any leftover work folder are deleted (a job still
+  training is kept). The models (``model.tar.gz``) go with the ``blazingtext/`` lake objects.
 - Glue: tables of the lab's database whose data is under one of the lab's prefixes; the
   database itself only once no other table is left in it (and never ``default``).
 - S3: objects under the lab's prefixes (:data:`utils.environment.LAB_PREFIXES`) in the lab's
@@ -35,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from utils import endpoints
+from utils import blazingtext, endpoints
 from utils.environment import LAB_PREFIXES
 from utils.local.lake import parse_s3_uri
 
@@ -45,6 +50,7 @@ KINDS = (
     "endpoint-config",
     "model",
     "automl-job",
+    "training-job",
     "glue-table",
     "glue-database",
     "s3-objects",
@@ -291,6 +297,30 @@ def automl_jobs(lab: Any) -> list[Resource]:
     return rows
 
 
+def training_jobs(lab: Any) -> list[Resource]:
+    """The labs' BlazingText training jobs: stopped when running on AWS; locally the records of
+    finished jobs go (a job whose process is gone counts as finished)."""
+    rows = []
+    for job in blazingtext.list_training_jobs(lab):
+        name, status = job["TrainingJobName"], job.get("TrainingJobStatus", "?")
+        detail = f"{status}, created {job.get('CreationTime', '?')}"
+        if lab.is_local:
+            detail += f", {_size(int(job.get('LocalBytes') or 0))} on disk"
+            action = (
+                "keep: still training; let it finish, then run this again"
+                if job.get("Running")
+                else "delete"
+            )
+        elif status == "InProgress":
+            action = "stop"
+        elif status == "Stopping":
+            action = "keep: already stopping"
+        else:
+            action = "keep: AWS keeps training job records (no charge); artifacts are listed below"
+        rows.append(Resource("training-job", name, detail, action=action))
+    return rows
+
+
 def sagemaker_hosting(lab: Any, job_names: Iterable[str] = ()) -> list[Resource]:
     """Endpoints, endpoint configs and models the labs created (see the module docstring)."""
     client = endpoints.sagemaker_client(lab)
@@ -304,7 +334,7 @@ def sagemaker_hosting(lab: Any, job_names: Iterable[str] = ()) -> list[Resource]
             + [Resource("model", m["ModelName"]) for m in model_rows]
         )
     jobs = tuple(job_names)
-    artifacts = lab.s3_uri(endpoints.AUTOPILOT_PREFIX)
+    artifacts = (lab.s3_uri(endpoints.AUTOPILOT_PREFIX), lab.s3_uri(blazingtext.JOB_PREFIX))
 
     def by_job(name: str) -> bool:
         return any(name.startswith(j) for j in jobs)
@@ -344,10 +374,11 @@ def sagemaker_hosting(lab: Any, job_names: Iterable[str] = ()) -> list[Resource]
 def inventory(lab: Any) -> list[Resource]:
     """Everything the labs created on the lab's backend, in deletion order. Nothing changes.
 
-    AWS equivalent: ListEndpoints / ListEndpointConfigs / ListModels / ListAutoMLJobs, Glue
-    GetTables, S3 ListObjectsV2 under the lab's prefixes, Athena ListQueryExecutions.
+    AWS equivalent: ListEndpoints / ListEndpointConfigs / ListModels / ListAutoMLJobs /
+    ListTrainingJobs, Glue GetTables, S3 ListObjectsV2 under the lab's prefixes, Athena
+    ListQueryExecutions.
     """
-    jobs = automl_jobs(lab)
+    jobs = automl_jobs(lab) + training_jobs(lab)
     rows = sagemaker_hosting(lab, [j.name for j in jobs]) + jobs
     rows += glue_resources(lab) + lake_objects(lab) + athena_results(lab)
     order = {k: i for i, k in enumerate(KINDS)}
@@ -394,6 +425,11 @@ def _delete_one(lab: Any, r: Resource) -> None:
             shutil.rmtree(store.job_dir(r.name))
         else:
             endpoints.sagemaker_client(lab).stop_auto_ml_job(AutoMLJobName=r.name)
+    elif r.kind == "training-job":
+        if lab.is_local:
+            blazingtext.delete_training_job(lab, r.name)
+        else:
+            endpoints.sagemaker_client(lab).stop_training_job(TrainingJobName=r.name)
     elif r.kind == "glue-table":
         database, _, table = r.name.partition(".")
         lab.wr.catalog.delete_table_if_exists(database=database, table=table)
@@ -421,7 +457,7 @@ def delete(lab: Any, resources: Iterable[Resource], dry_run: bool = True) -> pd.
     Returns the inventory table with a ``result`` column: deleted, stopped, would delete,
     would stop, kept (with the reason), or failed (with the error). One failure does not stop
     the rest. AWS equivalent: DeleteEndpoint, DeleteEndpointConfig, DeleteModel,
-    StopAutoMLJob, Glue DeleteTable / DeleteDatabase, S3 DeleteObjects.
+    StopAutoMLJob, StopTrainingJob, Glue DeleteTable / DeleteDatabase, S3 DeleteObjects.
     """
     order = {k: i for i, k in enumerate(KINDS)}
     items = sorted(resources, key=lambda r: order[r.kind])

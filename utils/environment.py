@@ -22,7 +22,7 @@ from utils.errors import EnvironmentNotReady
 
 # prefixes under the bucket that the labs write (and 99_cleanup removes)
 LAB_PREFIXES = ("data/raw/", "data/transformed/", "data/balanced/", "images/", "bias/",
-                "autopilot/", "models/")  # fmt: skip
+                "autopilot/", "models/", "blazingtext/")  # fmt: skip
 
 
 def pinned_requirements(path: Path | None = None) -> dict[str, str]:
@@ -162,6 +162,12 @@ def planned_resources(lab: Any) -> pd.DataFrame:
             "SageMaker endpoint",
             "ml.m5.large",
             "about $0.12 per hour until deleted: run 99_cleanup",
+        ),
+        (
+            "07_blazingtext",
+            "2 BlazingText training jobs + SageMaker endpoint",
+            lab.s3_uri("blazingtext/") + ", ml.m5.large",
+            "~4 min of ml.m5.large per job (cents); endpoint $0.12 per hour until deleted",
         ),
     ]
     frame = pd.DataFrame(rows, columns=["notebook", "creates", "where", "cost on AWS"])

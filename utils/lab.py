@@ -119,6 +119,19 @@ class Lab:
         return automl_class(self)
 
     @functools.cached_property
+    def Estimator(self) -> type:  # noqa: N802 - named as the sagemaker SDK's class
+        """``sagemaker.estimator.Estimator`` on ``aws``; the local BlazingText one on ``local``.
+
+        On ``aws`` it is the SDK's class, bound to a session in the lab's region and bucket (and
+        the lab's role by default), checking BlazingText hyperparameters before a job starts;
+        locally it trains BlazingText's supervised mode with fastText. Use it as the course
+        does: ``lab.Estimator(image_uri=..., role=..., instance_count=1, ...)``.
+        """
+        from utils.blazingtext import estimator_class
+
+        return estimator_class(self)
+
+    @functools.cached_property
     def sagemaker_runtime(self) -> Any:
         """boto3's ``sagemaker-runtime`` client on ``aws``; the local endpoints' runtime on ``local``.
 
@@ -174,17 +187,23 @@ class Lab:
         """Record a key result for the tests and the run report (see :mod:`utils.records`)."""
         records.record(name, value)
 
-    def require(self, notebook: str) -> None:
-        """Stop with a clear message if ``notebook`` has not produced what this one needs."""
+    def check(self, notebook: str) -> str | None:
+        """None when ``notebook`` has produced what later ones read, else ``"Run <notebook>
+        first: <what is missing>"``. Only looks; for an optional input (``require`` stops)."""
         try:
             check = PREREQUISITES[notebook]
         except KeyError:
             raise ValueError(
-                f"require({notebook!r}): unknown notebook; known: {sorted(PREREQUISITES)}"
+                f"unknown notebook {notebook!r}; known: {sorted(PREREQUISITES)}"
             ) from None
         problem = check(self)
+        return f"Run {notebook} first: {problem}" if problem else None
+
+    def require(self, notebook: str) -> None:
+        """Stop with a clear message if ``notebook`` has not produced what this one needs."""
+        problem = self.check(notebook)
         if problem:
-            raise PrerequisiteError(f"Run {notebook} first: {problem}")
+            raise PrerequisiteError(problem)
 
 
 def _aws_account(region: str) -> str:

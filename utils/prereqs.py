@@ -60,10 +60,24 @@ def autopilot_ready(lab: Any) -> str | None:
     return check(lab)
 
 
-# notebook -> a check that returns None when its outputs are in place, else what is missing
+def blazingtext_model_ready(lab: Any) -> str | None:
+    """Check for ``07_blazingtext``: a trained BlazingText ``model.tar.gz`` is stored.
+
+    AWS equivalent: ``wr.s3.list_objects('s3://<bucket>/blazingtext/output/',
+    suffix='model.tar.gz')``.
+    """
+    from utils.blazingtext import model_ready  # imports pandas: keep it lazy
+
+    return model_ready(lab)
+
+
+# notebook -> a check that returns None when its outputs are in place, else what is missing.
+# 07_blazingtext needs 04_detect_bias (it stops without the balanced reviews) and uses
+# 05_autopilot's holdout when there is one (lab.check: its comparison says what to run).
 PREREQUISITES: dict[str, Callable[[Any], str | None]] = {
     "01_ingest": transformed_ready,
     "02_explore_athena": reviews_table_ready,
     "04_detect_bias": balanced_data_ready,
     "05_autopilot": autopilot_ready,
+    "07_blazingtext": blazingtext_model_ready,
 }

@@ -127,7 +127,9 @@ class ModelSource:
     ``ModelSource.from_loader("utils.local.automl:load_candidate_model", job_name=..., ...)``:
     an importable function, called in the server as ``function(lab, **kwargs)``. The model
     needs ``predict_proba(texts)`` and ``classes_`` (or only ``predict`` when the endpoint
-    answers ``predicted_label`` alone).
+    answers ``predicted_label`` alone), unless it answers in its own container's format with an
+    ``invocations(body, content_type, accept) -> (body, content_type)`` hook (see
+    :mod:`utils.local.endpoint_server`).
     """
 
     path: str | None = None

@@ -16,6 +16,15 @@ prints ``PORT <n>`` on its standard output (its only output there), then loads t
   label transform returns them.
 - ``GET /execution-parameters``: what a batch transform job asks a container for.
 
+A model that answers in its own container's format (BlazingText's ``{"instances": [...]}`` ->
+``[{"label": [...], "prob": [...]}]``) has a hook, ``invocations(body, content_type, accept)
+-> (response body, response content type)``: the server hands it every ``/invocations`` request
+whose Content-Type is one of the model's ``content_types`` (415 otherwise) and answers its bytes
+and content type verbatim; a ``ValueError`` from the hook is a 400 with its message. Such a
+model needs no ``predict_proba`` or ``classes_``; it is warmed up with its ``sample_request``
+(``(body, content_type)``, by default ``{"instances": ["warm-up review"]}`` as JSON). The
+Accept header is the hook's to honour (BlazingText ignores it and answers in the request's type).
+
 Bad requests get a plain-text reason and the server keeps serving: an empty body or malformed
 CSV / JSON is 400, a body over SageMaker's 6 MB payload limit 413, an unknown Content-Type 415,
 an Accept type it cannot produce 406. Requests are served concurrently (one thread per
@@ -48,6 +57,8 @@ SUPPORTED_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 CONTENT_TYPES = ("text/csv", "application/json")
 ACCEPT_TYPES = ("text/csv", "application/json")
 DEFAULT_ACCEPT = "text/csv"  # Autopilot's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
+HOOK = "invocations"  # a model with this method answers /invocations itself
+SAMPLE_REQUEST = (b'{"instances": ["warm-up review"]}', "application/json")
 
 
 class RequestError(Exception):
@@ -92,13 +103,30 @@ def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
     return func(lab, **(source.get("kwargs") or {}))
 
 
+def has_hook(model: Any) -> bool:
+    """True when the model answers ``/invocations`` itself (its container's own format)."""
+    return callable(getattr(model, HOOK, None))
+
+
 class Scorer:
-    """Turns review texts into the requested response keys with one model call per request."""
+    """Turns review texts into the requested response keys with one model call per request.
+
+    For a model with the ``invocations`` hook it only serializes the calls (:meth:`invoke`).
+    """
 
     def __init__(self, model: Any, keys: list[str]) -> None:
         self.model = model
         self.keys = list(keys)
         self.lock = threading.Lock()
+        self.hook = has_hook(model)
+        if self.hook:
+            types = getattr(model, "content_types", CONTENT_TYPES)
+            self.content_types = tuple(media_type(t) for t in types)
+            classes = getattr(model, "classes_", None)
+            self.labels = [str(c) for c in classes] if classes is not None else None
+            self.use_proba = False
+            return
+        self.content_types = CONTENT_TYPES
         has_proba = callable(getattr(model, "predict_proba", None))
         needs_proba = any(k != "predicted_label" for k in self.keys)
         if needs_proba and not has_proba:
@@ -110,6 +138,30 @@ class Scorer:
             raise TypeError(f"the model ({type(model).__name__}) has predict_proba but no classes_")
         self.use_proba = has_proba
         self.labels = [str(c) for c in model.classes_] if has_proba else None
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """The hook's answer: ``(body, content type)``; a ValueError is the caller's mistake."""
+        with self.lock:
+            answer = getattr(self.model, HOOK)(body, content_type, accept)
+        if (
+            not isinstance(answer, tuple)
+            or len(answer) != 2
+            or not isinstance(answer[0], bytes | bytearray)
+            or not isinstance(answer[1], str)
+        ):
+            raise TypeError(
+                f"{type(self.model).__name__}.{HOOK} returned {type(answer).__name__}; expected "
+                "(body bytes, content type)"
+            )
+        return bytes(answer[0]), answer[1]
+
+    def warm_up(self) -> None:
+        """One prediction before InService: a model that cannot answer never serves."""
+        if self.hook:
+            body, content_type = getattr(self.model, "sample_request", SAMPLE_REQUEST)
+            self.invoke(body, media_type(content_type), content_type)
+        else:
+            self.score(["warm-up review"])
 
     def score(self, texts: list[str]) -> list[dict[str, Any]]:
         if self.use_proba:
@@ -329,21 +381,28 @@ class Handler(BaseHTTPRequestHandler):
             self.state.requests += 1
         try:
             body = self._read_body()
+            scorer = self.state.scorer
+            if scorer is None:
+                raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading")
             kind = media_type(self.headers.get("Content-Type"))
-            if kind not in CONTENT_TYPES:
+            if kind not in scorer.content_types:
                 raise RequestError(
                     HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                     f"Content-Type {self.headers.get('Content-Type')!r} is not supported: send "
-                    f"{' or '.join(CONTENT_TYPES)}",
+                    f"{' or '.join(scorer.content_types)}",
                 )
             if not body.strip():
                 raise RequestError(
                     HTTPStatus.BAD_REQUEST, "the request body is empty: send reviews"
                 )
+            if scorer.hook:
+                try:
+                    answer, answer_type = scorer.invoke(body, kind, self.headers.get("Accept", ""))
+                except ValueError as exc:  # the request's fault, in the model's own words
+                    raise RequestError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+                self._send(HTTPStatus.OK, answer, answer_type)
+                return
             accept = choose_accept(self.headers.get("Accept"))
-            scorer = self.state.scorer
-            if scorer is None:
-                raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading")
             texts = parse_csv(body) if kind == "text/csv" else parse_json(body)
             predictions = scorer.score(texts)
             keys = scorer.keys if scorer.use_proba else ["predicted_label"]
@@ -452,7 +511,7 @@ def serve(record_path: Path, token: str) -> int:
     try:
         model = load_model(local["ModelSource"], local.get("Lab") or {})
         scorer = Scorer(model, state.keys)
-        scorer.score(["warm-up review"])  # a model that cannot predict never goes InService
+        scorer.warm_up()  # a model that cannot predict never goes InService
     except Exception as exc:  # noqa: BLE001 - any load failure fails the endpoint
         _log(traceback.format_exc())
         _log(f"MODEL LOAD FAILED: {type(exc).__name__}: {exc}")
@@ -460,9 +519,14 @@ def serve(record_path: Path, token: str) -> int:
         server.server_close()
         return 1
     state.scorer = scorer
+    answers = (
+        f"its own format ({HOOK} hook; {', '.join(scorer.content_types)})"
+        if scorer.hook
+        else f"response keys {state.keys}"
+    )
     _log(
         f"model loaded in {time.perf_counter() - started:.2f} s: {type(model).__name__}, "
-        f"labels {scorer.labels}, response keys {state.keys}; InService"
+        f"labels {scorer.labels}, {answers}; InService"
     )
     while thread.is_alive():
         thread.join(0.5)
