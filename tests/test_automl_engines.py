@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from utils.local.automl import learners as L
-from utils.local.automl import metrics
+from utils.local.automl import lexicon, metrics
 from utils.local.automl.bounded import run_bounded
 from utils.local.automl.data import column_type, infer_problem_type
 from utils.local.automl.model import CandidateModel
@@ -142,7 +142,8 @@ def test_text_stack_gives_out_of_fold_features_and_a_matching_featurizer(reviews
     features, featurizer, log = build_stack(cache, y, folds, "MulticlassClassification",
                                             [-1, 0, 1], 0, time.monotonic() + 300)  # fmt: skip
     assert len(features) == len(frame) and not features.isna().any().any()
-    assert {"review_body:svm:0", "review_body:ordinal:1", "review_body:chars"} <= set(features)
+    assert {"review_body:svm:0", "review_body:ordinal:1", "review_body:chars",
+            "review_body:lexicon:compound"} <= set(features)  # fmt: skip
     assert all("seconds" in entry for entry in log)
     new = featurizer.transform(frame[["review_body"]].head(5))
     assert list(new.columns) == list(features.columns)
@@ -151,6 +152,27 @@ def test_text_stack_gives_out_of_fold_features_and_a_matching_featurizer(reviews
     fit_acc = np.mean(featurizer.transform(frame[["review_body"]]).filter(like=":svm:")
                       .to_numpy().argmax(axis=1) == y)  # fmt: skip
     assert oof_acc < fit_acc
+
+
+def test_lexicon_scores_read_sentiment_negation_and_sentences():
+    texts = ["I love this dress, it is gorgeous!", "Not good. The fabric ripped and I hated it.",
+             "Lovely color. But it did not fit at all and I returned it.", "", None]  # fmt: skip
+    values = pd.DataFrame(lexicon.features(texts), columns=lexicon.NAMES)
+    assert values.shape == (5, len(lexicon.NAMES))
+    assert values.compound[0] > 0.5 > -0.5 > values.compound[1]
+    mixed = values.iloc[2]  # a positive first sentence, a negative last one
+    assert mixed.sentence_first > 0 > mixed.sentence_last and mixed.negative_sentences == 0.5
+    assert (values.iloc[3:] == 0).all().all()  # empty and missing texts score zero
+
+
+def test_stack_leaves_the_lexicon_out_above_its_row_limit(reviews, monkeypatch):
+    frame, y, cache = reviews
+    monkeypatch.setattr(lexicon, "MAX_ROWS", len(frame) - 1)
+    folds, _ = make_folds(y, True, seed=0)
+    features, featurizer, log = build_stack(cache, y, folds, "MulticlassClassification",
+                                            [-1, 0, 1], 0, time.monotonic() - 1)  # fmt: skip
+    assert not any(":lexicon:" in c for c in features) and featurizer.lexicon_columns == []
+    assert {"base": "review_body:lexicon", "skipped": f"more than {len(frame) - 1} rows"} in log
 
 
 def test_stack_respects_its_deadline(reviews):

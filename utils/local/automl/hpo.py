@@ -8,7 +8,7 @@ Optuna's TPE sampler after a few well-known starting points; each trial runs in 
 process with ``MaxRuntimePerTrainingJobInSeconds`` as a hard limit and is validated as
 Autopilot validates (5-fold CV up to 50,000 rows). When at least two trials finished, the last
 candidate slot goes to a stacked ensemble of the best distinct trials (their out-of-fold
-probabilities into a logistic regression).
+probabilities, with the texts' sentiment-lexicon scores, into a logistic regression).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 
 from utils.local.automl import learners as L
-from utils.local.automl import metrics
+from utils.local.automl import lexicon, metrics
 from utils.local.automl.bounded import run_bounded
 from utils.local.automl.context import JobContext, StopRequested, containers, training_steps
 from utils.local.automl.model import CandidateModel, dump_model, write_model_tar
@@ -321,6 +321,11 @@ def _fit_ensemble(ctx, results, members, name, model_uri) -> dict[str, Any]:
         out = results[m]["oof"]
         blocks.append(np.log(np.clip(out, 1e-9, 1)) if ds.is_classification else
                       out.reshape(-1, 1))  # fmt: skip
+    text_columns = [c for c in ds.features if ds.column_types.get(c) == "text"]
+    if len(rows) > lexicon.MAX_ROWS:
+        text_columns = []
+    for col in text_columns:  # sentiment-lexicon scores join the members' scores
+        blocks.append(lexicon.features(ds.frame[col].to_numpy()[rows].tolist()))
     Z = np.hstack(blocks)
     scaler = StandardScaler().fit(Z)
     Zs = scaler.transform(Z)
@@ -345,7 +350,7 @@ def _fit_ensemble(ctx, results, members, name, model_uri) -> dict[str, Any]:
         tar = ctx.lake.path_for(results[m]["model_uri"])
         folder = _unpack(tar, ctx.store.work_dir(ctx.name) / "members" / m)
         loaded.append(load_model_file(folder))
-    estimator = StackedEstimator(loaded, meta, scaler)
+    estimator = StackedEstimator(loaded, meta, scaler, text_columns)
     model = CandidateModel(IdentityFeaturizer(), estimator, ds.problem_type, ds.classes,
                            ds.features, ds.target, name)  # fmt: skip
     write_model_tar(ctx.lake.path_for(model_uri), {"model.joblib": dump_model(model)})

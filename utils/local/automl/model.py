@@ -145,17 +145,27 @@ def _plain(value: Any) -> Any:
 class StackedEstimator:
     """Averages members' scores through a meta-learner (the HPO mode's ensemble candidate)."""
 
-    def __init__(self, members: list[CandidateModel], meta: Any, scaler: Any) -> None:
+    def __init__(self, members: list[CandidateModel], meta: Any, scaler: Any,
+                 lexicon_columns: list[str] | None = None) -> None:  # fmt: skip
         self.members = members
         self.meta = meta
         self.scaler = scaler
+        self.lexicon_columns = list(lexicon_columns or [])
+
+    def _lexicon(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        from utils.local.automl import lexicon
+
+        columns = getattr(self, "lexicon_columns", [])
+        return [lexicon.features(frame[c].tolist()) for c in columns]
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         blocks = [np.log(np.clip(m.predict_proba(frame), 1e-9, 1)) for m in self.members]
+        blocks += self._lexicon(frame)
         return self.meta.predict_proba(self.scaler.transform(np.hstack(blocks)))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         blocks = [np.asarray(m.predict(frame), dtype=float).reshape(-1, 1) for m in self.members]
+        blocks += self._lexicon(frame)
         return self.meta.predict(self.scaler.transform(np.hstack(blocks)))
 
 

@@ -5,8 +5,9 @@ whose default n-gram features serve review text poorly (0.651 holdout accuracy o
 data). Here each text column is first turned into a few dense, informative features: the
 out-of-fold scores of linear models that are strong on n-grams (linear SVM, NB-SVM, naive
 Bayes, an ordinal SVM, ridge, a negation-aware SVM) and a sentence-level model whose scores are
-aggregated per review (first, last, min, max, mean). The tabular learners of AutoGluon then
-stack on these scores and on the other columns.
+aggregated per review (first, last, min, max, mean). Sentiment-lexicon scores
+(:mod:`utils.local.automl.lexicon`) join them. The tabular learners of AutoGluon then stack on
+these scores and on the other columns.
 
 Out-of-fold: a row's score always comes from a model that never saw that row, so the learners
 downstream see scores as honest as the ones new data will get.
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from utils.local.automl import lexicon
 from utils.local.automl.learners import Learner, make_learner
 from utils.local.automl.text import CountCache, Featurizer, NgramSpec, sentences
 
@@ -144,6 +146,7 @@ class StackFeaturizer:
         self.text_columns = text_columns
         self.passthrough = passthrough
         self.bases: list[tuple[str, str, Featurizer, Any, list[str]]] = []  # col, name, feat, model
+        self.lexicon_columns: list[str] = []  # text columns that get sentiment-lexicon scores
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         out: dict[str, np.ndarray] = {}
@@ -151,6 +154,8 @@ class StackFeaturizer:
             stats = text_stats(frame[col].tolist())
             for j, stat in enumerate(STAT_NAMES):
                 out[f"{col}:{stat}"] = stats[:, j]
+        for col in getattr(self, "lexicon_columns", []):
+            out.update(_lexicon(frame[col].tolist(), col))
         for col, name, featurizer, model, names in self.bases:
             if name == "sentence":
                 values = model.transform(frame[col].tolist())
@@ -192,12 +197,22 @@ def build_stack(
     passthrough = [c for c in cache.column_types if cache.column_types[c] != "text"]
     featurizer = StackFeaturizer(text_cols, passthrough)
     features: dict[str, np.ndarray] = {}
+    log: list[dict[str, Any]] = []
     for col in text_cols:
         stats = text_stats(cache.frame[col].tolist())
         for j, stat in enumerate(STAT_NAMES):
             features[f"{col}:{stat}"] = stats[:, j]
+        if n <= lexicon.MAX_ROWS:
+            started = time.monotonic()
+            features.update(_lexicon(cache.frame[col].tolist(), col))
+            featurizer.lexicon_columns.append(col)
+            took = time.monotonic() - started
+            log.append({"base": f"{col}:lexicon", "learner": "vader-lexicon",
+                        "features": list(lexicon.NAMES), "seconds": round(took, 2)})  # fmt: skip
+            progress(f"sentiment lexicon scores for {col} ready ({took:.1f} s)")
+        else:
+            log.append({"base": f"{col}:lexicon", "skipped": f"more than {lexicon.MAX_ROWS} rows"})
     bases = REGRESSION_BASES if problem_type == "Regression" else CLASSIFICATION_BASES
-    log: list[dict[str, Any]] = []
     per_unit = None  # seconds per base-fit seen so far (one fit = one fold or the full refit)
     for col in text_cols:
         for base in bases:
@@ -229,11 +244,12 @@ def build_stack(
                         "params": base.params, "blocks": list(base.blocks),
                         "seconds": round(took, 2)})  # fmt: skip
             progress(f"text model {col}:{base.name} ready ({took:.1f} s)")
-    return (
-        _finish(features, cache, featurizer, passthrough, log)
-        if n
-        else _finish(features, cache, featurizer, passthrough, log)
-    )
+    return _finish(features, cache, featurizer, passthrough, log)
+
+
+def _lexicon(texts: list[Any], column: str) -> dict[str, np.ndarray]:
+    values = lexicon.features(texts)
+    return {name: values[:, j] for j, name in enumerate(lexicon.column_names(column))}
 
 
 def _finish(features, cache, featurizer, passthrough, log):
