@@ -3,7 +3,7 @@
 
     python3 tasks.py run  [runner options]   # run every notebook in order, headless (papermill)
     python3 tasks.py test [pytest options]   # run the test suite
-    python3 tasks.py lab                     # open the notebooks in JupyterLab
+    python3 tasks.py lab [--student]         # open the notebooks (or the student copies) in JupyterLab
 
 Each creates the virtual environment ``.venv`` on first use and installs ``requirements.txt``
 into it; later calls reuse it, and reinstall only when ``requirements.txt`` changes.
@@ -74,7 +74,14 @@ def main(argv: list[str]) -> int:
     if command == "test":
         code = _run([str(PYTHON), "-m", "pytest", *rest])
         return code
-    return _run([str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / "notebooks"), *rest])
+    return _run(lab_command(rest))
+
+
+def lab_command(rest: list[str]) -> list[str]:
+    """``jupyter lab`` on notebooks/, or on student/ with ``--student`` (other options pass on)."""
+    folder = "student" if "--student" in rest else "notebooks"
+    rest = [a for a in rest if a != "--student"]
+    return [str(BIN / "jupyter"), "lab", "--notebook-dir", str(ROOT / folder), *rest]
 
 
 if __name__ == "__main__":

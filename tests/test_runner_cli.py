@@ -135,3 +135,17 @@ def test_the_01_lab_with_a_report(tmp_path, monkeypatch, capsys):
     page = (out / "report.html").read_text()
     assert "01_ingest" in page and "raw_rows" in page and "href='html/01_ingest.html'" in page
     assert (out / "html" / "01_ingest.html").stat().st_size > 10_000
+
+
+def test_tasks_lab_opens_the_notebooks_or_the_student_copies():
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("tasks", root / "tasks.py")
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    plain = tasks.lab_command(["--port", "8801"])
+    student = tasks.lab_command(["--student", "--port", "8801"])
+    assert plain[1:] == ["lab", "--notebook-dir", str(root / "notebooks"), "--port", "8801"]
+    assert student[1:] == ["lab", "--notebook-dir", str(root / "student"), "--port", "8801"]
+    assert Path(student[3], "00_setup.ipynb").exists() and Path(plain[3], "00_setup.ipynb").exists()
