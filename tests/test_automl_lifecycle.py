@@ -108,6 +108,14 @@ def test_hpo_job_runs_through_autopilots_stages(local_lab, synthetic_uri):
     proba = model.predict_proba(["love it"])
     assert proba.shape == (1, 3) and abs(proba.sum() - 1) < 1e-6
     assert model.invoke(["love it"], ["predicted_label", "probability"])[0]["predicted_label"] == 1
+    # the last candidate is the stacked ensemble: members' scores plus the texts' lexicon scores
+    stacked = [c for c in cands if "stacked" in json.dumps(c["InferenceContainers"])]
+    assert len(stacked) == 1
+    ensemble = load_candidate_model(local_lab, name, stacked[0]["CandidateName"])
+    assert ensemble.estimator.lexicon_columns == ["review_body"]
+    texts = ["love perfect gorgeous", "awful ripped returned"]
+    assert list(ensemble.predict(texts)) == [1, -1]
+    assert ensemble.predict_proba(texts).shape == (2, 3)
     code = (
         "import json, utils\n"
         f"lab = utils.connect('local', home={str(local_lab.home)!r})\n"
