@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from utils.local.automl.text import sentences
+from utils.local.automl.text import section, sentences
 
 NAMES = ("compound", "positive", "negative", "neutral", "sentence_min", "sentence_max",
          "sentence_first", "sentence_last", "sentence_mean", "negative_sentences")  # fmt: skip
@@ -37,18 +37,11 @@ def analyzer() -> Any:
     return _ANALYZER
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value)
-
-
 def features(texts: Iterable[Any]) -> np.ndarray:
     """One row of :data:`NAMES` per text (all zeros for an empty text)."""
     sia = analyzer()
     rows = []
-    for value in texts:
-        text = _text(value)
+    for text in section(texts, "all"):  # missing values read as empty texts
         if not text.strip():
             rows.append([0.0] * len(NAMES))
             continue
