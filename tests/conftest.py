@@ -28,6 +28,12 @@ def _isolated_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("LAB_OFFLINE", "1")
+    # every answer of a local client is checked against the AWS model (as botocore's Stubber)
+    monkeypatch.setenv("LAB_STRICT_SHAPES", "1")
+    yield
+    import boto3
+
+    boto3.DEFAULT_SESSION = None  # connect("local") installs the local session as boto3's default
 
 
 @pytest.fixture

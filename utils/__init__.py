@@ -29,10 +29,9 @@ def _keep_notebook_tracebacks() -> None:
     sm_utils.textual_rich_console_and_traceback_enabled = True
 
 
-import os  # noqa: E402
+from utils.sdk import quiet_sagemaker  # noqa: E402
 
-# The course pins the sagemaker SDK at 2.x on purpose (3.x removed AutoML): no deprecation banner.
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+quiet_sagemaker()
 _keep_notebook_tracebacks()
 
 from utils.config import LabConfig  # noqa: E402

@@ -95,6 +95,73 @@ class Lab:
         return f"Lab(backend={self.backend!r}, bucket={self.bucket!r}, {where})"
 
     # -- services ------------------------------------------------------------------------------
+    @functools.cached_property
+    def boto3_session(self) -> Any:
+        """A ``boto3.Session`` in the lab's region; locally, one whose clients are the local
+        backend's (:mod:`utils.local.session`): the same calls, shapes and error codes."""
+        if self.is_local:
+            from utils.local.session import local_boto3_session
+
+            self.home.mkdir(parents=True, exist_ok=True)
+            return local_boto3_session(self.local_account)
+        import boto3
+
+        return boto3.Session(region_name=self.region)
+
+    @property
+    def local_account(self) -> Any:
+        """The local backend's account (home, region, id); only on ``local``."""
+        from utils.local.service import LOCAL_ACCOUNT, LocalAccount
+
+        if not self.is_local:
+            raise ConfigError("local_account is the local backend's; on aws use lab.account")
+        return LocalAccount(self.home, self.region, LOCAL_ACCOUNT, self.bucket, self.database)
+
+    def client(self, service_name: str, **kwargs: Any) -> Any:
+        """``boto3.client(service_name)`` in the lab's region, on the lab's backend.
+
+        AWS equivalent: ``boto3.Session(region_name=region).client(service_name)``. Locally the
+        client is boto3's own, answered by the local backend; a call it does not implement
+        raises NotImplementedError naming it.
+        """
+        return self.boto3_session.client(service_name, **kwargs)
+
+    @functools.cached_property
+    def session(self) -> Any:
+        """A ``sagemaker.Session`` on the lab's clients, its default bucket the lab's bucket.
+
+        AWS equivalent: ``sagemaker.Session()``. The SDK's classes (AutoML, Estimator, the
+        Clarify processor, Predictor) take it as ``sagemaker_session=`` on both backends.
+        """
+        from utils.sdk import quiet_sagemaker
+
+        quiet_sagemaker()
+        import sagemaker
+
+        return sagemaker.Session(boto_session=self.boto3_session, default_bucket=self.bucket)
+
+    @functools.cached_property
+    def account(self) -> str:
+        """The AWS account id (``sts.get_caller_identity()["Account"]``)."""
+        return self.client("sts").get_caller_identity()["Account"]
+
+    @functools.cached_property
+    def role(self) -> str:
+        """The SageMaker execution role's ARN: ROLE / ``$LAB_ROLE`` if set, else
+        ``sagemaker.get_execution_role()`` (locally: the local backend's one role)."""
+        if self.config.role:
+            return self.config.role
+        import sagemaker
+
+        try:
+            return sagemaker.get_execution_role(sagemaker_session=self.session)
+        except Exception as exc:  # noqa: BLE001 - outside SageMaker there is no execution role
+            raise ConfigError(
+                "no SageMaker execution role: set ROLE in the parameters cell or LAB_ROLE to an "
+                "IAM role ARN that SageMaker can assume (arn:aws:iam::<account>:role/<name>), or "
+                f"run in SageMaker Studio, where get_execution_role() finds it ({exc})"
+            ) from exc
+
     @property
     def wr(self) -> Any:
         """awswrangler on ``aws``; the local drop-in (same calls) on ``local``."""
@@ -225,6 +292,14 @@ def connect(backend: str | None = None, **overrides: Any) -> Lab:
     the environment variable (LAB_BUCKET, ...) or the default is used instead.
     """
     config = LabConfig.resolve(backend=backend, **overrides)
+    if config.backend == "local":
+        # boto3.client(...) and sagemaker.Session() without arguments, as the course writes
+        # them, then use the local backend's clients too
+        import boto3
+
+        lab = Lab(config)
+        boto3.DEFAULT_SESSION = lab.boto3_session
+        return lab
     if config.backend == "aws":
         import boto3
 

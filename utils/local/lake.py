@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from utils.errors import LakePathError
 
+COURSE_BUCKET = "dlai-practical-data-science"  # the course's public bucket: read-only
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
