@@ -13,6 +13,9 @@ text classifier, so the ``local`` backend trains fastText itself.
   (:func:`validate_hyperparameters`). Locally ``fit`` trains fastText (one thread, the lab's
   seed: the same data gives the same model), logs the train and validation accuracy as
   BlazingText does, and stores ``<output_path>/<job>/output/model.tar.gz`` holding ``model.bin``.
+- The engine (fastText in a child process, the hyperparameter checks and BlazingText's
+  defaults, :class:`FastTextClassifier` with its endpoint hook) is BlazingText's local
+  container, :mod:`utils.local.blazingtext`; the local :class:`Estimator` runs it in-process.
 - Serving: ``Estimator.deploy`` puts the model behind the local endpoint of
   :mod:`utils.endpoints` and returns the SDK's ``Predictor``; the endpoint answers as
   BlazingText's container does (:meth:`FastTextClassifier.invocations`): ``{"instances":
@@ -29,16 +32,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import difflib
 import io
 import json
 import logging
-import math
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import warnings
@@ -47,10 +46,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from utils.errors import ConfigError, LabError
+from utils.local.blazingtext import (
+    LABEL_PREFIX,
+    LOCAL_THREADS,
+    ChannelDataError,
+    FastTextClassifier,
+    HyperparameterError,
+    TrainingJobFailed,
+    engine_name,
+    extract_model,
+    fit_supervised,
+    parse_request,
+    parse_rows,
+    validate_hyperparameters,
+)
+from utils.local.blazingtext import parse_line as _parse_line
+from utils.local.blazingtext import train_in_child as _train_in_child
 
 __all__ = [
     "COURSE_HYPERPARAMETERS",
@@ -93,7 +107,6 @@ __all__ = [
     "word_tokenize",
 ]
 
-LABEL_PREFIX = "__label__"
 DATA_PREFIX = "blazingtext/data/"  # + "train/train.txt", "validation/validation.txt"
 OUTPUT_PREFIX = "blazingtext/output"  # the estimators' output_path in 07_blazingtext
 ALGORITHM = "blazingtext"
@@ -107,7 +120,6 @@ COURSE_HYPERPARAMETERS: dict[str, Any] = {
     "word_ngrams": 3,
 }
 SAMPLE_REVIEWS = ("This product is great!", "OK, but not great", "This is not the right product.")
-LOCAL_THREADS = 1  # fastText threads locally: one thread makes a seeded run reproducible
 LOCAL_ROLE = "arn:aws:iam::000000000000:role/service-role/LocalSageMakerExecutionRole"
 LOCAL_ACCOUNT = "000000000000"
 HOLDOUT_KEY = "data/balanced/holdout.csv"  # what 05_autopilot holds out (utils.endpoints)
@@ -117,19 +129,6 @@ _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 log = logging.getLogger(__name__)
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")  # the labs use the v2 SDK on purpose
 logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-
-
-# -- errors ----------------------------------------------------------------------------------
-class HyperparameterError(LabError, ValueError):
-    """A hyperparameter BlazingText would refuse: unknown name, mode or value out of range."""
-
-
-class ChannelDataError(LabError, ValueError):
-    """A channel's data cannot be used: no objects, or a line not in BlazingText's format."""
-
-
-class TrainingJobFailed(LabError, RuntimeError):
-    """A training job ended Failed (as the SDK's ``UnexpectedStatusException``)."""
 
 
 # -- tokenizing --------------------------------------------------------------------------------
@@ -349,147 +348,6 @@ def _channel_text(lab: Any, uri: str, channel: str) -> str:
     return "".join(parts)
 
 
-def _parse_line(line: str, where: str, number: int) -> tuple[list[str], str]:
-    words = line.split()
-    labels = []
-    while words and words[0].startswith(LABEL_PREFIX):
-        labels.append(words.pop(0))
-    if not labels:
-        raise ChannelDataError(
-            f"{where} line {number}: a line starts with its label, '{LABEL_PREFIX}<value> "
-            f"<tokens>'; got {line[:60]!r}"
-        )
-    return labels, " ".join(words)
-
-
-# -- hyperparameters ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Spec:
-    kind: type
-    default: Any
-    minimum: float | None = None
-    strict: bool = False  # minimum excluded
-    fasttext: str | None = None
-    hint: str = ""
-
-
-SUPERVISED_MODE = "supervised"
-WORD2VEC_MODES = ("batch_skipgram", "skipgram", "cbow")
-MODES = (SUPERVISED_MODE, *WORD2VEC_MODES)
-# BlazingText's text classification hyperparameters (AWS docs: "BlazingText Hyperparameters").
-SUPERVISED_HYPERPARAMETERS: dict[str, _Spec] = {
-    "mode": _Spec(str, None, hint="'supervised'"),
-    "buckets": _Spec(int, 2_000_000, 1, fasttext="bucket", hint="hash buckets for word n-grams"),
-    "early_stopping": _Spec(bool, False, hint="stop when validation accuracy stops improving"),
-    "epochs": _Spec(int, 5, 1, fasttext="epoch", hint="passes over the data"),
-    "learning_rate": _Spec(float, 0.05, 0, strict=True, fasttext="lr", hint="step size"),
-    "min_count": _Spec(int, 5, 0, fasttext="minCount", hint="drop rarer words"),
-    "min_epochs": _Spec(int, 5, 1, hint="epochs before early stopping may stop"),
-    "patience": _Spec(int, 4, 1, hint="epochs without improvement before stopping"),
-    "vector_dim": _Spec(int, 100, 1, fasttext="dim", hint="size of the word vectors"),
-    "word_ngrams": _Spec(int, 2, 1, fasttext="wordNgrams", hint="words per n-gram feature"),
-}
-
-
-def _typed(name: str, value: Any, spec: _Spec) -> Any:
-    shown = f"{name}={value!r}"
-    if spec.kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise HyperparameterError(f"{shown}: expected True or False")
-    if isinstance(value, bool):
-        raise HyperparameterError(f"{shown}: expected a number, not a boolean")
-    if spec.kind is int:
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            value = int(value)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int | np.integer):
-            raise HyperparameterError(f"{shown}: expected a whole number")
-        value = int(value)
-    else:
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise HyperparameterError(f"{shown}: expected a number") from None
-        if not math.isfinite(value):
-            raise HyperparameterError(f"{shown}: expected a finite number")
-    if spec.minimum is not None:
-        low = spec.minimum
-        if value < low or (spec.strict and value == low):
-            what = {
-                (int, 1): "a positive whole number (1, 2, ...)",
-                (int, 0): "a whole number >= 0",
-                (float, 0): "a positive number",
-            }.get((spec.kind, int(low)), f"at least {low}")
-            raise HyperparameterError(f"{shown}: expected {what} ({spec.hint})")
-    return value
-
-
-def validate_hyperparameters(
-    hyperparameters: dict[str, Any], local: bool = False, partial: bool = False
-) -> dict[str, Any]:
-    """Check BlazingText hyperparameters; return the supervised ones typed, defaults filled in.
-
-    Raises :class:`HyperparameterError` naming the parameter and what is allowed: an unknown
-    ``mode`` or name, a value of the wrong type or out of range (``epochs=-1``). Word2Vec modes
-    are passed through unchecked on ``aws``; the local backend trains ``mode='supervised'`` only
-    (NotImplementedError). With ``partial`` (while hyperparameters are being set) a missing
-    ``mode`` is not an error yet and the others are checked as supervised ones. AWS equivalent: the checks a BlazingText job makes when it starts
-    (there a ClientError minutes later; here before anything runs).
-    """
-    if not isinstance(hyperparameters, dict):
-        raise HyperparameterError(
-            f"hyperparameters: expected a dict, got {type(hyperparameters).__name__}"
-        )
-    given = {str(k): v for k, v in hyperparameters.items()}
-    if partial and given.get("mode") in (None, ""):
-        given["mode"] = SUPERVISED_MODE
-    if "mode" not in given or given["mode"] in (None, ""):
-        raise HyperparameterError(
-            "mode is required: set_hyperparameters(mode='supervised', ...) for text "
-            f"classification; BlazingText's modes are {', '.join(map(repr, MODES))}"
-        )
-    mode = str(given["mode"]).strip()
-    if mode not in MODES:
-        close = difflib.get_close_matches(mode, MODES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise HyperparameterError(
-            f"mode={given['mode']!r}: BlazingText's modes are 'supervised' (text "
-            f"classification) and {', '.join(map(repr, WORD2VEC_MODES))} (Word2Vec){hint}"
-        )
-    if mode != SUPERVISED_MODE:
-        if local:
-            raise NotImplementedError(
-                f"mode={mode!r} is BlazingText's Word2Vec mode; the local backend trains "
-                "mode='supervised' only (text classification). Run Word2Vec with BACKEND='aws'."
-            )
-        return dict(given)
-    unknown = sorted(set(given) - set(SUPERVISED_HYPERPARAMETERS))
-    if unknown:
-        name = unknown[0]
-        close = difflib.get_close_matches(name, SUPERVISED_HYPERPARAMETERS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise HyperparameterError(
-            f"unknown hyperparameter(s) {unknown} for mode='supervised'{hint}; allowed are "
-            f"{sorted(SUPERVISED_HYPERPARAMETERS)}"
-        )
-    out: dict[str, Any] = {"mode": SUPERVISED_MODE}
-    for name, spec in SUPERVISED_HYPERPARAMETERS.items():
-        if name == "mode":
-            continue
-        value = given.get(name)
-        out[name] = spec.default if value is None else _typed(name, value, spec)
-    if out["early_stopping"] and out["min_epochs"] > out["epochs"]:
-        raise HyperparameterError(
-            f"min_epochs={out['min_epochs']} is more than epochs={out['epochs']}: early stopping "
-            "can only stop after min_epochs"
-        )
-    return out
-
-
 def _wire(hyperparameters: dict[str, Any]) -> dict[str, str]:
     """Hyperparameters as the CreateTrainingJob request carries them: strings."""
     out = {}
@@ -639,230 +497,26 @@ def _channels(inputs: Any) -> dict[str, _Channel]:
     return {name: _channel(name, value) for name, value in inputs.items()}
 
 
-def _label_runs_warning(labels: list[str], where: str) -> None:
-    n = len(labels)
-    if n < 20:
-        return
-    runs = 1 + sum(1 for a, b in zip(labels, labels[1:], strict=False) if a != b)
-    shares = pd.Series(labels).value_counts(normalize=True)
-    expected = 1 + (n - 1) * (1 - float((shares**2).sum()))
-    if len(shares) > 1 and runs < 0.5 * expected:
-        warnings.warn(
-            f"{where}: the lines are ordered by label ({runs} runs of equal labels in {n} lines, "
-            f"about {expected:.0f} expected in shuffled data); fastText learns from the lines in "
-            "order and learns little from sorted data: shuffle the rows before writing the file",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
 # -- the model ---------------------------------------------------------------------------------
-def _clean(text: Any) -> str:
-    return " ".join(str(text).split())
-
-
-class FastTextClassifier:
-    """A trained fastText supervised model with ``classes_``, ``predict`` and ``predict_proba``.
-
-    AWS equivalent: the model a BlazingText endpoint loads from ``model.bin``. The texts are
-    split on white space as BlazingText does: tokenize them first (:func:`tokenize`). fastText
-    adds an end-of-line word to every text, so even an empty review gets an answer.
-    :meth:`invocations` answers an endpoint request in BlazingText's own format.
-    """
-
-    # what BlazingText's inference container takes (and answers in: Accept is ignored)
-    content_types = ("application/json", "application/jsonlines")
-    sample_request = (b'{"instances": ["warm-up review"]}', "application/json")
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        labels = list(model.get_labels())
-        self.classes_ = sorted(labels, key=_label_key)
-
-    def top_k(self, texts: Sequence[str], k: int = 1) -> list[dict[str, list[Any]]]:
-        """BlazingText's answer per text: ``{"label": [...], "prob": [...]}``, most likely first.
-
-        ``k`` above the number of labels gives every label, as fastText (and BlazingText) do.
-        """
-        cleaned = [_clean(t) for t in texts]
-        if not cleaned:
-            return []
-        labels, probs = self.model.predict(cleaned, k=k)
-        return [
-            {"label": list(names), "prob": [min(float(v), 1.0) for v in values]}
-            for names, values in zip(labels, probs, strict=True)
-        ]
-
-    def invocations(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
-        """Answer an endpoint request as BlazingText's container does (the endpoint's hook).
-
-        ``application/json``: ``{"instances": ["tokens ...", ...], "configuration": {"k": 2}}``
-        (``configuration`` optional, k=1 by default) -> ``[{"label": ["__label__1"], "prob":
-        [0.93]}, ...]``. ``application/jsonlines`` (batch transform): one ``{"source": "tokens
-        ...", "k": 2}`` per line -> one ``{"label": [...], "prob": [...]}`` per line. The answer
-        is in the request's content type; ``accept`` is ignored, as BlazingText does when the
-        two differ. A malformed request raises ValueError (the endpoint answers 400).
-        """
-        if content_type == "application/jsonlines":
-            lines = [line for line in _utf8(body).splitlines() if line.strip()]
-            out = []
-            for i, line in enumerate(lines):
-                record = _json(line, f"line {i + 1}")
-                if not isinstance(record, dict) or not isinstance(record.get("source"), str):
-                    raise ValueError(
-                        f'line {i + 1}: expected {{"source": "tokenized review"}} (optionally '
-                        f'with "k"), got {line[:80]}'
-                    )
-                out += self.top_k([record["source"]], _check_k(record.get("k", 1)))
-            answer = "".join(json.dumps(item) + "\n" for item in out)
-            return answer.encode("utf-8"), content_type
-        instances, k = parse_request(body)
-        return json.dumps(self.top_k(instances, k)).encode("utf-8"), "application/json"
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        cleaned = [_clean(t) for t in texts]
-        out = np.full((len(cleaned), len(self.classes_)), 1.0 / max(len(self.classes_), 1))
-        if not cleaned:
-            return out
-        index = {c: i for i, c in enumerate(self.classes_)}
-        labels, probs = self.model.predict(cleaned, k=-1)
-        for row, (names, values) in enumerate(zip(labels, probs, strict=True)):
-            if len(names):
-                out[row] = 0.0
-                for name, value in zip(names, values, strict=True):
-                    out[row, index[name]] = min(float(value), 1.0)
-        return out
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        proba = self.predict_proba(texts)
-        return [self.classes_[i] for i in proba.argmax(axis=1)]
-
-
-def _label_key(label: str) -> tuple[int, float, str]:
-    value = label.removeprefix(LABEL_PREFIX)
-    try:
-        return (0, float(value), value)
-    except ValueError:
-        return (1, 0.0, value)
-
-
-def _extract_model(tar_path: Path, folder: Path) -> Path:
-    with tarfile.open(tar_path, "r:gz") as tar:
-        member = next((m for m in tar.getmembers() if Path(m.name).name == "model.bin"), None)
-        if member is None or not member.isfile():
-            raise ChannelDataError(f"{tar_path.name}: no model.bin inside (BlazingText's model)")
-        source = tar.extractfile(member)
-        assert source is not None
-        target = folder / "model.bin"
-        with open(target, "wb") as fh:
-            shutil.copyfileobj(source, fh)
-    return target
-
-
 def load_model(lab: Any, model_data: str) -> FastTextClassifier:
     """Load ``model.bin`` from a BlazingText ``model.tar.gz`` in the lake (or S3) in-process.
 
     AWS equivalent: what the BlazingText endpoint does at startup; on ``aws`` this downloads the
     training job's artifact (BlazingText's ``model.bin`` is fastText's format).
     """
-    import fasttext
+    from utils.local import blazingtext as engine
 
     with tempfile.TemporaryDirectory(prefix="blazingtext-") as tmp:
         archive = Path(tmp) / "model.tar.gz"
         with open(archive, "wb") as fh:
             lab.wr.s3.download(path=model_data, local_file=fh)
-        model_bin = _extract_model(archive, Path(tmp))
-        return FastTextClassifier(fasttext.load_model(str(model_bin)))
+        extract_model(archive, Path(tmp))
+        return engine.load_model(tmp)
 
 
 def load_endpoint_model(lab: Any, model_data: str) -> FastTextClassifier:
     """The local endpoint's loader (``ModelSource.from_loader``): :func:`load_model`."""
     return load_model(lab, model_data)
-
-
-def _fasttext_args(hp: dict[str, Any], seed: int, threads: int = LOCAL_THREADS) -> dict[str, Any]:
-    args = {spec.fasttext: hp[name] for name, spec in SUPERVISED_HYPERPARAMETERS.items()
-            if spec.fasttext}  # fmt: skip
-    return {**args, "loss": "softmax", "thread": threads, "seed": seed, "verbose": 0}
-
-
-def _read_rows(path: str | os.PathLike[str]) -> list[tuple[list[str], str]]:
-    text = Path(path).read_text(encoding="utf-8")
-    return [_parse_line(line, str(path), i + 1) for i, line in enumerate(text.splitlines())
-            if line.strip()]  # fmt: skip
-
-
-def _accuracy(classifier: FastTextClassifier, rows: list[tuple[list[str], str]]) -> float:
-    if not rows:
-        return float("nan")
-    predicted = classifier.predict([text for _, text in rows])
-    return float(np.mean([p in labels for p, (labels, _) in zip(predicted, rows, strict=True)]))
-
-
-def _evaluate_files(model: Any, files: dict[str, str]) -> dict[str, float]:
-    """Accuracy (and line count) of a fastText model on each channel file."""
-    classifier = FastTextClassifier(model)
-    out: dict[str, float] = {}
-    for name, path in files.items():
-        rows = _read_rows(path)
-        out[f"{name}:accuracy"] = _accuracy(classifier, rows)
-        out[f"{name}:examples"] = float(len(rows))
-    return out
-
-
-# The training process. It imports fastText alone before training: fasttext-numpy2 0.10.4 reads
-# memory it never initialized while it trains, so a model depends on what the process allocated
-# and freed before (a second training in one process, or one after importing pandas, diverges
-# with "Encountered NaN" at learning rates from about 0.05 up). The parent starts it with glibc's
-# MALLOC_PERTURB_=255, which hands out zeroed memory: the same data and seed give the same model.
-_CHILD = """
-import json, sys, time
-import fasttext
-request = json.loads(sys.stdin.read())
-started = time.perf_counter()
-try:
-    model = fasttext.train_supervised(input=request["files"]["train"], **request["args"])
-except RuntimeError as exc:
-    print(json.dumps({"ok": False, "error": str(exc)}))
-    sys.exit(0)
-seconds = time.perf_counter() - started
-model.save_model(request["model_path"])
-from utils.blazingtext import _evaluate_files
-print(json.dumps({"ok": True, "seconds": seconds, **_evaluate_files(model, request["files"])}))
-"""
-_CHILD_ENV = {"MALLOC_PERTURB_": "255", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"}
-
-
-def _train_in_child(files: dict[str, str], args: dict[str, Any], model_path: Path) -> dict:
-    """Train in a new Python process (as a SageMaker training container); its result or
-    :class:`TrainingJobFailed`."""
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, **_CHILD_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
-    request = {"files": files, "args": args, "model_path": str(model_path)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(root),
-        check=False,
-    )
-    lines = proc.stdout.strip().splitlines()
-    answer = json.loads(lines[-1]) if proc.returncode == 0 and lines else None
-    if answer is None:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:]) or "no message"
-        raise TrainingJobFailed(
-            f"the training process died (exit code {proc.returncode}: {tail}); if it ran out of "
-            "memory: a model holds (words + buckets) x vector_dim numbers, lower buckets or "
-            "vector_dim"
-        )
-    if not answer.pop("ok"):
-        error = answer["error"]
-        hint = " (training diverged: lower learning_rate)" if "NaN" in error else ""
-        raise TrainingJobFailed(f"fastText failed: {error}{hint}")
-    return answer
 
 
 # -- training jobs (local) ---------------------------------------------------------------------
@@ -1220,7 +874,7 @@ def _run_job(
         "LastModifiedTime": created.isoformat(),
         "Tags": estimator.tags,
         "Local": {
-            "Engine": _engine(),
+            "Engine": engine_name(),
             "Threads": LOCAL_THREADS,
             "Seed": int(lab.config.seed),
             "Pid": os.getpid(),
@@ -1234,44 +888,25 @@ def _run_job(
 
     work = Path(tempfile.mkdtemp(prefix=f".{job.name}-", dir=_jobs_dir(lab)))
     try:
-        say(f"Arguments: train (local backend: {_engine()}, {LOCAL_THREADS} thread, "
+        say(f"Arguments: train (local backend: {engine_name()}, {LOCAL_THREADS} thread, "
             f"seed {lab.config.seed})")  # fmt: skip
         say(f"Hyperparameters: {json.dumps(_wire(estimator._hyperparameters), sort_keys=True)}")
         data: dict[str, list[tuple[list[str], str]]] = {}
         for name, channel in channels.items():
             text = _channel_text(lab, channel.uri, name)
-            rows = [
-                _parse_line(line, f"channel {name!r} ({channel.uri})", i + 1)
-                for i, line in enumerate(text.splitlines())
-                if line.strip()
-            ]
+            rows = parse_rows(text, f"channel {name!r} ({channel.uri})")
             if not rows:
                 raise ChannelDataError(
                     f"channel {name!r}: the objects under {channel.uri} are empty"
                 )
             data[name] = rows
             say(f"Channel {name}: {channel.uri} ({len(rows)} lines)")
-        if len({lab_ for labels, _ in data["train"] for lab_ in labels}) < 2:
-            raise ChannelDataError(
-                "channel 'train': every line has the same label; a classifier needs two or more"
-            )
-        _label_runs_warning([labels[0] for labels, _ in data["train"]], "channel 'train'")
-        files: dict[str, str] = {}
-        for name, rows in data.items():
-            path = work / f"{name}.txt"
-            path.write_text(
-                "".join(f"{' '.join(labels)} {words}\n" for labels, words in rows),
-                encoding="utf-8",
-            )
-            files[name] = str(path)
         model_bin = work / "model.bin"
-        result = _train_in_child(files, _fasttext_args(hp, int(lab.config.seed)), model_bin)
-        seconds = result["seconds"]
-        words = sum(len(w.split()) for _, w in data["train"]) * hp["epochs"]
-        say(f"##### Alpha: 0.0000  Progress: 100.00%  Million Words/sec: "
-            f"{words / max(seconds, 1e-9) / 1e6:.2f} #####")  # fmt: skip
-        say("Training finished.")
-        say(f"Total training time in seconds: {seconds:.2f}")
+        result = fit_supervised(
+            data, hp, seed=int(lab.config.seed), work=work, model_path=model_bin, log=say,
+            warn=lambda message: warnings.warn(message, UserWarning, stacklevel=4),
+            trainer=_train_in_child,  # looked up now: a test may replace it
+        )  # fmt: skip
         metrics: list[dict[str, Any]] = []
         for name in ("train", "validation"):
             if name not in data:
@@ -1316,15 +951,6 @@ def _run_job(
         job.log_path.write_text("".join(f"{line}\n" for line in lines), "utf-8")
         _write_json(job.record_path, record)
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _engine() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"fastText (fasttext-numpy2 {version('fasttext-numpy2')})"
-    except Exception:  # noqa: BLE001 - only a label in the log
-        return "fastText"
 
 
 def _store_artifact(lab: Any, model_bin: Path, uri: str, work: Path) -> None:
@@ -1407,61 +1033,6 @@ def training_metrics(estimator: Any) -> dict[str, float]:
         )
     values = {m["MetricName"]: float(m["Value"]) for m in desc.get("FinalMetricDataList", [])}
     return {k: values.get(k, float("nan")) for k in ("train:accuracy", "validation:accuracy")}
-
-
-# -- predicting ----------------------------------------------------------------------------------
-def _utf8(body: bytes | str) -> str:
-    if isinstance(body, str):
-        return body
-    try:
-        return bytes(body).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"the request is not UTF-8 text (byte {exc.start})") from None
-
-
-def _json(text: str, where: str = "the request") -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{where} is not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
-        ) from None
-
-
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f'"configuration": {{"k": {json.dumps(k)}}}: k is a positive whole number')
-    return k
-
-
-def parse_request(body: bytes | str | dict[str, Any]) -> tuple[list[str], int]:
-    """``(instances, k)`` of BlazingText's JSON request; ValueError saying what is wrong.
-
-    AWS equivalent: what BlazingText's inference container reads: ``{"instances": ["tokenized
-    review", ...], "configuration": {"k": 2}}``.
-    """
-    data = body if isinstance(body, dict) else _json(_utf8(body))
-    if not isinstance(data, dict) or "instances" not in data:
-        shown = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise ValueError(
-            'BlazingText takes {"instances": ["tokenized review", ...]} (optionally with '
-            f'"configuration": {{"k": 2}}), got {shown}'
-        )
-    instances = data["instances"]
-    if not isinstance(instances, list):
-        raise ValueError(f'"instances" must be a list of texts, got {type(instances).__name__}')
-    for i, text in enumerate(instances):
-        if not isinstance(text, str):
-            raise ValueError(
-                f'"instances" must be a list of texts (tokenized reviews): instance {i} is '
-                f"{json.dumps(text)[:60]}"
-            )
-    configuration = data.get("configuration") or {}
-    if not isinstance(configuration, dict):
-        raise ValueError(
-            f'"configuration" must be an object such as {{"k": 2}}, got {configuration!r}'
-        )
-    return instances, _check_k(configuration.get("k", 1))
 
 
 def predict_sentiments(
