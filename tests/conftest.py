@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# the labs pin the sagemaker SDK at 2.x on purpose (3.x removed AutoML): no deprecation banner
+os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(
     os.environ.get(

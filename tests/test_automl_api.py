@@ -1,320 +1,347 @@
-"""lab.AutoML's interface: the sagemaker SDK's signatures, the real API's response keys, and the
-aws path (CreateAutoMLJobV2 et al.) against moto, with botocore's Stubber where moto has nothing."""
+"""The AutoML API of the local SageMaker client, driven by the sagemaker SDK's own classes.
+
+``sagemaker.automl.automl.AutoML`` (the course's class, the V1 API) and ``AutoMLV2`` (the V2 API)
+run unchanged on ``lab.session``; the answers have the real API's shapes (every answer is checked
+against botocore's model, see conftest), the V2 calls behave as moto's, and the aws path sends the
+requests botocore accepts (Stubber).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
-import os
+import json
+import subprocess
+import sys
+import time
 
+import boto3
 import botocore.session
 import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from sagemaker.automl.automl import AutoML
+from sagemaker.automl.automlv2 import AutoMLDataChannel, AutoMLTabularConfig, AutoMLV2
 
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+import utils
+from utils.local.automl.bounded import TEST_DELAY_VAR
+from utils.local.automl.store import JobStore
+from utils.local.automl.synthetic import make_reviews
 
-METHODS = ["fit", "describe_auto_ml_job", "best_candidate", "list_candidates", "attach",
-           "create_model", "deploy"]  # fmt: skip
-
-
-def _service_model():
-    return botocore.session.get_session().get_service_model("sagemaker")
-
-
-def _shape_keys(operation: str) -> set[str]:
-    return set(_service_model().operation_model(operation).output_shape.members)
-
-
-def _candidate_shape():
-    out = _service_model().operation_model("ListCandidatesForAutoMLJob").output_shape
-    return out.members["Candidates"].member
-
-
-def _params(func) -> dict[str, inspect.Parameter]:
-    params = dict(inspect.signature(func).parameters)
-    params.pop("self", None)
-    params.pop("cls", None)
-    return params
-
-
-# -- signature parity ---------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["__init__", *METHODS])
-def test_local_automl_signature_matches_the_sdk(method):
-    from sagemaker.automl.automl import AutoML
-
-    from utils.local.automl import LocalAutoML
-
-    real = _params(getattr(AutoML, method))
-    local = _params(getattr(LocalAutoML, method))
-    assert list(local) == list(real), f"AutoML.{method}: parameter names or order differ"
-    for name, param in local.items():
-        assert param.default == real[name].default, (
-            f"AutoML.{method}({name}): default {param.default!r} != {real[name].default!r}"
-        )
-        assert param.kind == real[name].kind, f"AutoML.{method}({name}): kind differs"
-
-
-def test_aws_automl_signature_matches_the_sdk(aws_lab):
-    from sagemaker.automl.automl import AutoML
-
-    cls = aws_lab.AutoML
-    assert issubclass(cls, AutoML)
-    for method in ["__init__", *METHODS]:
-        real = _params(getattr(AutoML, method))
-        ours = _params(getattr(cls, method))
-        assert list(ours) == list(real), method
-        assert all(ours[n].default == real[n].default for n in ours), method
-
-
-def test_attach_is_a_classmethod_on_both_backends(local_lab, aws_lab):
-    for cls in (local_lab.AutoML, aws_lab.AutoML):
-        assert isinstance(inspect.getattr_static(cls, "attach"), classmethod)
-
-
-# -- constructor checks, as the SDK and the API make them ----------------------------------------
-def test_problem_type_and_objective_go_together(local_lab):
-    with pytest.raises(ValueError, match="Either both of them should be provided"):
-        local_lab.AutoML(target_attribute_name="sentiment", problem_type="Regression")
-    with pytest.raises(ValueError, match="MetricName"):
-        local_lab.AutoML(target_attribute_name="y", problem_type="Regression",
-                         job_objective={"MetricName": "Accuracy"})  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"max_candidates": 0}, "1 to 750"),
-        ({"max_candidates": 751}, "1 to 750"),
-        ({"total_job_runtime_in_seconds": 0}, "at least 1"),
-        ({"mode": "FAST"}, "AUTO"),
-        ({"validation_fraction": 1.5}, "share"),
-        ({"output_path": "autopilot/"}, "s3://"),
-    ],
-)
-def test_bad_constructor_arguments_are_refused(local_lab, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        local_lab.AutoML(target_attribute_name="sentiment", **kwargs)
-
-
-def test_create_model_points_to_load_candidate_model(local_lab):
-    automl = local_lab.AutoML(target_attribute_name="sentiment")
-    with pytest.raises(NotImplementedError, match="load_candidate_model"):
-        automl.create_model(name="m")
-    with pytest.raises(ValueError, match="fit"):  # deploy needs a job
-        automl.deploy(initial_instance_count=1, instance_type="ml.m5.large")
-
-
-def test_unknown_job_is_resource_not_found(local_lab):
-    from utils.local.automl import ResourceNotFound
-
-    automl = local_lab.AutoML(target_attribute_name="sentiment")
-    with pytest.raises(ResourceNotFound, match="no-such-job"):
-        automl.describe_auto_ml_job("no-such-job")
-
-
-def test_name_from_base_matches_the_sdk():
-    from sagemaker.utils import base_from_name
-
-    from utils.local.automl.client import name_from_base
-
-    name = name_from_base("automl-dm", max_length=32)
-    assert len(name) <= 32 and base_from_name(name) == name[: name.index("-20")]
-
-
-# -- response shapes against botocore's service model --------------------------------------------
-def _fake_job(lab, name="shape-job", with_candidate=True):
-    """A stored job record as the worker writes it, without running a worker."""
-    from utils.local.automl.store import JobStore, iso
-
-    store = JobStore(lab.home)
-    automl = lab.AutoML(target_attribute_name="sentiment", output_path=lab.s3_uri("autopilot"),
-                        max_candidates=3)  # fmt: skip
-    record = {
-        "AutoMLJobName": name,
-        "AutoMLJobArn": f"arn:aws:sagemaker:us-east-1:000000000000:automl-job/{name}",
-        "AutoMLJobStatus": "Completed", "AutoMLJobSecondaryStatus": "MaxCandidatesReached",
-        "CreationTime": iso(), "LastModifiedTime": iso(), "EndTime": iso(),
-        "request": automl._request(name, lab.s3_uri("data/train.csv")), "region": "us-east-1",
-        "local": {}, "best_candidate": f"{name}-002-abcdef12",
-        "AutoMLJobArtifacts": {"CandidateDefinitionNotebookLocation": "s3://b/x.ipynb",
-                               "DataExplorationNotebookLocation": "s3://b/y.ipynb"},
-        "ResolvedAttributes": {"AutoMLJobObjective": {"MetricName": "Accuracy"},
-                               "CompletionCriteria": {"MaxCandidates": 3},
-                               "AutoMLProblemTypeResolvedAttributes": {"TabularResolvedAttributes":
-                                                                       {"ProblemType": "MulticlassClassification"}}},
-    }  # fmt: skip
-    store.create(name, record)
-    if with_candidate:
-        for i, value in enumerate([0.61, 0.66, 0.59], start=1):
-            store.write_candidate(name, {
-                "CandidateName": f"{name}-{i:03d}-abcdef1{i}",
-                "FinalAutoMLJobObjectiveMetric": {"Type": "Maximize",
-                                                  "MetricName": "validation:accuracy",
-                                                  "Value": value, "StandardMetricName": "Accuracy"},
-                "ObjectiveStatus": "Succeeded", "CandidateSteps": [], "CandidateStatus":
-                "Completed" if i != 3 else "Failed", "InferenceContainers": [],
-                "CreationTime": iso(dt.datetime(2024, 1, 1, 0, 0, i, tzinfo=dt.UTC)),
-                "LastModifiedTime": iso(), "EndTime": iso(),
-                "CandidateProperties": {"CandidateMetrics": []}, "_local": {},
-            })  # fmt: skip
-    automl.current_job_name = name
-    return automl
-
-
-def test_describe_keys_are_describe_auto_ml_job_v2_keys(local_lab):
-    automl = _fake_job(local_lab)
-    desc = automl.describe_auto_ml_job()
-    allowed = _shape_keys("DescribeAutoMLJobV2")
-    assert set(desc) <= allowed, set(desc) - allowed
-    required = set(_service_model().operation_model("DescribeAutoMLJobV2")
-                   .output_shape.required_members)  # fmt: skip
-    assert required <= set(desc), required - set(desc)
-    assert isinstance(desc["CreationTime"], dt.datetime)
-    best = set(desc["BestCandidate"])
-    assert best <= set(_candidate_shape().members)
-    assert set(_candidate_shape().required_members) <= best
-
-
-def test_list_candidates_keys_sorting_and_filters(local_lab):
-    automl = _fake_job(local_lab)
-    shape = _candidate_shape()
-    cands = automl.list_candidates()
-    assert [c["CandidateName"][-3:] for c in cands] == ["f11", "f12", "f13"]  # CreationTime asc
-    for c in cands:
-        assert set(c) <= set(shape.members) and set(shape.required_members) <= set(c)
-        assert not any(k.startswith("_") for k in c)
-    by_metric = automl.list_candidates(sort_by="FinalObjectiveMetricValue", sort_order="Descending")
-    values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in by_metric]
-    assert values == sorted(values, reverse=True)
-    assert len(automl.list_candidates(status_equals="Completed")) == 2
-    assert len(automl.list_candidates(max_results=1)) == 1
-    only = automl.list_candidates(candidate_name=cands[1]["CandidateName"])
-    assert [c["CandidateName"] for c in only] == [cands[1]["CandidateName"]]
-    with pytest.raises(ValueError, match="sort_by"):
-        automl.list_candidates(sort_by="Score")
-    assert automl.best_candidate()["CandidateName"].endswith("-002-abcdef12")
-
-
-def test_botocore_shape_names_the_course_keys():
-    """The keys the course reads exist in the real API's model (guards against renames)."""
-    keys = _shape_keys("DescribeAutoMLJobV2")
-    assert {"AutoMLJobStatus", "AutoMLJobSecondaryStatus", "BestCandidate",
-            "AutoMLJobArtifacts", "FailureReason", "ResolvedAttributes"} <= keys  # fmt: skip
-    artifacts = _service_model().shape_for("AutoMLJobArtifacts").members
-    assert set(artifacts) == {"CandidateDefinitionNotebookLocation",
-                              "DataExplorationNotebookLocation"}  # fmt: skip
-    secondary = _service_model().shape_for("AutoMLJobSecondaryStatus").enum
-    from utils.local.automl.constants import FINAL_SECONDARY, STAGES_ENSEMBLING, STAGES_HPO
-
-    assert set(STAGES_HPO + STAGES_ENSEMBLING + FINAL_SECONDARY) <= set(secondary)
-
-
-# -- the aws path, offline -------------------------------------------------------------------------
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 
 
-def _aws_automl(aws_lab, **kwargs):
-    base = dict(role=ROLE, target_attribute_name="sentiment",
-                output_path=aws_lab.s3_uri("autopilot"), max_candidates=3,
-                max_runtime_per_training_job_in_seconds=1200,
-                total_job_runtime_in_seconds=7200)  # fmt: skip
-    return aws_lab.AutoML(**{**base, **kwargs})
+def _model():
+    return botocore.session.get_session().get_service_model("sagemaker")
 
 
-def test_aws_fit_creates_a_v2_job_describes_stops_and_attaches(aws_lab):
-    # moto's CreateAutoMLJobV2 needs ProblemType (the real service infers it when absent)
-    automl = _aws_automl(aws_lab, problem_type="MulticlassClassification",
-                         job_objective={"MetricName": "Accuracy"})  # fmt: skip
-    automl.fit(inputs=aws_lab.s3_uri("data/balanced/train.csv"), job_name="automl-dm-1",
-               wait=False, logs=False)  # fmt: skip
-    desc = automl.describe_auto_ml_job()
-    assert desc["AutoMLJobName"] == "automl-dm-1"
-    assert desc["AutoMLProblemTypeConfigName"] == "Tabular"
-    tab = desc["AutoMLProblemTypeConfig"]["TabularJobConfig"]
-    assert tab["CompletionCriteria"] == {"MaxCandidates": 3,
-                                         "MaxRuntimePerTrainingJobInSeconds": 1200,
-                                         "MaxAutoMLJobRuntimeInSeconds": 7200}  # fmt: skip
+def _members(operation: str) -> set[str]:
+    return set(_model().operation_model(operation).output_shape.members)
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response["Error"]["Code"]
+
+
+def _upload(lab, frame, key="autopilot/data/train.csv"):
+    """``sess.upload_data`` of ``frame`` as a CSV, as the course uploads its training data."""
+    prefix, _, name = key.rpartition("/")
+    folder = lab.home.parent / "upload"
+    folder.mkdir(exist_ok=True)
+    lab.session.default_bucket()  # creates the bucket, as the course's first cell does
+    frame.to_csv(folder / name, index=False)
+    return lab.session.upload_data(str(folder / name), bucket=lab.bucket, key_prefix=prefix)
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory):
+    """One small V1 job run to completion by the SDK's AutoML (shared by this module's tests)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAB_STRICT_SHAPES", "1")
+        lab = utils.connect("local", home=tmp_path_factory.mktemp("automl") / "lake")
+        uri = _upload(lab, make_reviews(300, seed=3))
+        automl = AutoML(role=lab.role, target_attribute_name="sentiment", base_job_name="automl-dm",
+                        output_path=lab.s3_uri("autopilot"), max_candidates=2,
+                        mode="HYPERPARAMETER_TUNING", total_job_runtime_in_seconds=300,
+                        sagemaker_session=lab.session)  # fmt: skip
+        automl.fit(inputs=uri, job_name="v1-job", wait=False, logs=False)
+        right_after = automl.describe_auto_ml_job(job_name="v1-job")["AutoMLJobStatus"]
+        lab.session.wait_for_auto_ml_job("v1-job", poll=1)
+        yield lab, automl, uri, right_after
+
+
+def test_v1_job_runs_and_describes_in_the_v1_shape(done):
+    lab, automl, uri, right_after = done
+    assert right_after == "InProgress"  # fit(wait=False) returned while the job ran on
+    desc = automl.describe_auto_ml_job(job_name="v1-job")
+    assert set(desc) - {"ResponseMetadata"} <= _members("DescribeAutoMLJob")
+    assert desc["AutoMLJobStatus"] == "Completed"
+    assert desc["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"
+    assert desc["InputDataConfig"][0]["TargetAttributeName"] == "sentiment"
+    assert desc["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == uri
+    assert desc["AutoMLJobConfig"]["CompletionCriteria"] == {
+        "MaxCandidates": 2, "MaxAutoMLJobRuntimeInSeconds": 300}  # fmt: skip
+    assert desc["AutoMLJobConfig"]["Mode"] == "HYPERPARAMETER_TUNING"
+    assert desc["ResolvedAttributes"]["ProblemType"] == "MulticlassClassification"
+    assert desc["ResolvedAttributes"]["AutoMLJobObjective"] == {"MetricName": "Accuracy"}
+    assert desc["GenerateCandidateDefinitionsOnly"] is False
+    assert desc["RoleArn"] == lab.role
+    assert isinstance(desc["CreationTime"], dt.datetime) and desc["EndTime"] > desc["CreationTime"]
+    artifacts = desc["AutoMLJobArtifacts"]
+    for key in ("DataExplorationNotebookLocation", "CandidateDefinitionNotebookLocation"):
+        bucket, _, prefix = artifacts[key][len("s3://") :].partition("/")
+        listed = lab.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+        assert listed["KeyCount"] == 1  # the notebook is in the lake where it says
+    v2 = lab.client("sagemaker").describe_auto_ml_job_v2(AutoMLJobName="v1-job")
+    assert set(v2) - {"ResponseMetadata"} <= _members("DescribeAutoMLJobV2")
+    tab = v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]
     assert tab["TargetAttributeName"] == "sentiment"
-    assert desc["AutoMLJobInputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"].endswith(
-        "data/balanced/train.csv"
+    assert v2["BestCandidate"] == desc["BestCandidate"]
+
+
+def test_candidates_order_filters_and_pages_as_aws_documents(done):
+    lab, automl, _, _ = done
+    default = automl.list_candidates(job_name="v1-job")
+    assert [c["CreationTime"] for c in default] == sorted(c["CreationTime"] for c in default)
+    by_value = automl.list_candidates(job_name="v1-job", sort_by="FinalObjectiveMetricValue")
+    values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in by_value]
+    assert values == sorted(values)  # SortOrder's default is Ascending
+    best_first = automl.list_candidates(job_name="v1-job", sort_by="FinalObjectiveMetricValue",
+                                        sort_order="Descending")  # fmt: skip
+    best = automl.best_candidate(job_name="v1-job")
+    assert best_first[0]["FinalAutoMLJobObjectiveMetric"]["Value"] == max(values)
+    assert best["FinalAutoMLJobObjectiveMetric"]["Value"] == max(values) > 0.6
+    for c in default:
+        assert c["CandidateName"].startswith("v1-job-")
+        assert c["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "validation:accuracy"
+        metrics = {m["MetricName"] for m in c["CandidateProperties"]["CandidateMetrics"]}
+        assert {"Accuracy", "F1macro", "BalancedAccuracy", "LogLoss"} <= metrics
+    one = automl.list_candidates(job_name="v1-job", candidate_name=default[1]["CandidateName"])
+    assert [c["CandidateName"] for c in one] == [default[1]["CandidateName"]]
+    assert len(automl.list_candidates(job_name="v1-job", status_equals="Completed")) == 2
+    assert automl.list_candidates(job_name="v1-job", status_equals="Failed") == []
+    pages = lab.client("sagemaker").get_paginator("list_candidates_for_auto_ml_job").paginate(
+        AutoMLJobName="v1-job", PaginationConfig={"PageSize": 1})  # fmt: skip
+    paged = [c["CandidateName"] for page in pages for c in page["Candidates"]]
+    assert paged == [c["CandidateName"] for c in default]
+
+
+def test_attach_from_a_fresh_process_sees_the_same_job(done):
+    lab, automl, _, _ = done
+    code = (
+        "import json, utils\n"
+        "from sagemaker.automl.automl import AutoML\n"
+        f"lab = utils.connect('local', home={str(lab.home)!r})\n"
+        "a = AutoML.attach('v1-job', sagemaker_session=lab.session)\n"
+        "d = a.describe_auto_ml_job()\n"
+        "print(json.dumps([d['AutoMLJobStatus'], a.best_candidate()['CandidateName'],\n"
+        "                  a.max_candidate, a.mode, a.target_attribute_name]))\n"
     )
-    assert "CandidateName" in automl.best_candidate()
-    automl.stop_auto_ml_job()
-    assert automl.describe_auto_ml_job()["AutoMLJobStatus"] == "Stopped"
-    again = aws_lab.AutoML.attach("automl-dm-1")
-    assert again.current_job_name == "automl-dm-1"
-    assert (again.max_candidate, again.target_attribute_name) == (3, "sentiment")
-    assert again.output_path == aws_lab.s3_uri("autopilot")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    best = automl.best_candidate(job_name="v1-job")["CandidateName"]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [
+        "Completed", best, 2, "HYPERPARAMETER_TUNING", "sentiment"]  # fmt: skip
 
 
-def test_aws_duplicate_job_name_is_refused(aws_lab):
-    from botocore.exceptions import ClientError
+def test_job_names_are_unique_and_unknown_jobs_are_not_found(done):
+    lab, automl, uri, _ = done
+    again = AutoML(role=lab.role, target_attribute_name="sentiment", sagemaker_session=lab.session)
+    with pytest.raises(ClientError) as dup:
+        again.fit(inputs=uri, job_name="v1-job", wait=False, logs=False)
+    assert _code(dup.value) == "ResourceInUse"
+    sm = lab.client("sagemaker")
+    with pytest.raises(sm.exceptions.ResourceNotFound):
+        sm.describe_auto_ml_job(AutoMLJobName="no-such-job")
+    with pytest.raises(ClientError) as stop:
+        sm.stop_auto_ml_job(AutoMLJobName="v1-job")
+    assert _code(stop.value) == "ValidationException" and "Completed" in str(stop.value)
+    assert sm.list_tags(ResourceArn=automl.describe_auto_ml_job("v1-job")["AutoMLJobArn"]) \
+        ["Tags"] == []  # fmt: skip
 
-    automl = _aws_automl(aws_lab, problem_type="BinaryClassification",
-                         job_objective={"MetricName": "F1"})  # fmt: skip
-    automl.fit(inputs=aws_lab.s3_uri("d.csv"), job_name="twice", wait=False, logs=False)
-    with pytest.raises(ClientError, match="already exists"):
-        automl.fit(inputs=aws_lab.s3_uri("d.csv"), job_name="twice", wait=False, logs=False)
+
+def test_v2_job_with_automlv2_and_the_api_boundary(local_lab):
+    uri = _upload(local_lab, make_reviews(80, seed=4))
+    config = AutoMLTabularConfig(target_attribute_name="sentiment", max_candidates=1,
+                                 generate_candidate_definitions_only=True)  # fmt: skip
+    automl = AutoMLV2(problem_config=config, role=local_lab.role,
+                      output_path=local_lab.s3_uri("autopilot"),
+                      sagemaker_session=local_lab.session)  # fmt: skip
+    channel = AutoMLDataChannel(s3_data_type="S3Prefix", s3_uri=uri, channel_type="training")
+    automl.fit(inputs=[channel], job_name="v2-job", wait=False, logs=False)
+    # the SDK's wait_for_auto_ml_job reads DescribeAutoMLJob (V1), which AWS refuses for V2
+    # jobs (see below): follow a V2 job with DescribeAutoMLJobV2, as AutoMLV2 does
+    for _ in range(120):
+        if automl.describe_auto_ml_job(job_name="v2-job")["AutoMLJobStatus"] != "InProgress":
+            break
+        time.sleep(0.5)
+    desc = automl.describe_auto_ml_job(job_name="v2-job")
+    assert set(desc) - {"ResponseMetadata"} <= _members("DescribeAutoMLJobV2")
+    assert (desc["AutoMLJobStatus"], desc["AutoMLJobSecondaryStatus"]) == (
+        "Completed", "CandidateDefinitionsGenerated")  # fmt: skip
+    assert desc["AutoMLProblemTypeConfig"]["TabularJobConfig"]["GenerateCandidateDefinitionsOnly"]
+    sm = local_lab.client("sagemaker")
+    with pytest.raises(ClientError, match="created with CreateAutoMLJobV2") as v1:
+        sm.describe_auto_ml_job(AutoMLJobName="v2-job")  # as on AWS: V1 describes V1 jobs only
+    assert _code(v1.value) == "ValidationException"
+    names = [s["AutoMLJobName"] for s in sm.list_auto_ml_jobs()["AutoMLJobSummaries"]]
+    assert names == ["v2-job"]
 
 
-def test_aws_course_call_is_a_valid_v2_request(aws_lab):
-    """The course's call (no problem type, no objective) builds a request botocore accepts."""
-    from botocore.stub import Stubber
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ({"AutoMLJobConfig": {"CompletionCriteria": {"MaxCandidates": 751}}}, "1 to 750"),
+        ({"ProblemType": "Regression"}, "go together"),
+        (
+            {"ProblemType": "Regression", "AutoMLJobObjective": {"MetricName": "Accuracy"}},
+            "not valid for Regression",
+        ),
+        ({"AutoMLJobConfig": {"Mode": "FAST"}}, "Mode 'FAST'"),
+        ({"AutoMLJobConfig": {"DataSplitConfig": {"ValidationFraction": 1.5}}}, "between 0 and 1"),
+        ({"OutputDataConfig": {"S3OutputPath": "autopilot/"}}, "s3://"),
+        ({"AutoMLJobName": "has_underscore"}, "letters, digits and hyphens"),
+    ],
+)
+def test_bad_requests_are_refused_and_leave_no_job(local_lab, change, error):
+    request = {
+        "AutoMLJobName": "refused", "RoleArn": local_lab.role,
+        "InputDataConfig": [{"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": local_lab.s3_uri("d.csv")}},
+            "TargetAttributeName": "sentiment"}],
+        "OutputDataConfig": {"S3OutputPath": local_lab.s3_uri("autopilot")},
+    }  # fmt: skip
+    request.update(change)
+    with pytest.raises(ClientError, match=error) as err:
+        local_lab.client("sagemaker").create_auto_ml_job(**request)
+    assert _code(err.value) == "ValidationException"
+    assert JobStore(local_lab.home).names() == []
 
-    automl = _aws_automl(aws_lab)
-    request = automl.v2_request(aws_lab.s3_uri("data/train.csv"), "automl-dm-2")
-    assert "ProblemType" not in request["AutoMLProblemTypeConfig"]["TabularJobConfig"]
-    client = automl.sagemaker_session.sagemaker_client
-    with Stubber(client) as stub:
-        stub.add_response("create_auto_ml_job_v2", {"AutoMLJobArn": "arn:aws:sagemaker:us-east-1:"
-                                                    "123456789012:automl-job/automl-dm-2"},
-                          request)  # fmt: skip
-        automl.fit(inputs=aws_lab.s3_uri("data/train.csv"), job_name="automl-dm-2", wait=False,
-                   logs=False)  # fmt: skip
+
+def test_features_the_local_autopilot_lacks_say_so(local_lab):
+    sm = local_lab.client("sagemaker")
+    channel = {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                               "S3Uri": local_lab.s3_uri("d.csv")}},
+               "TargetAttributeName": "y"}  # fmt: skip
+    base = {"AutoMLJobName": "nope", "RoleArn": local_lab.role,
+            "OutputDataConfig": {"S3OutputPath": local_lab.s3_uri("out")}}  # fmt: skip
+    with pytest.raises(NotImplementedError, match="validation channel"):
+        sm.create_auto_ml_job(
+            **base, InputDataConfig=[channel, {**channel, "ChannelType": "validation"}]
+        )
+    with pytest.raises(NotImplementedError, match="parquet"):
+        sm.create_auto_ml_job(**base, InputDataConfig=[{
+            **channel, "ContentType": "x-application/vnd.amazon+parquet"}])  # fmt: skip
+    assert JobStore(local_lab.home).names() == []
+
+
+# -- the V2 calls behave as moto's (the same test body on both) ----------------------------------
+@pytest.fixture(params=["local", "moto"])
+def sagemaker_client(request, tmp_path, monkeypatch):
+    if request.param == "local":
+        monkeypatch.setenv(TEST_DELAY_VAR, "5")  # candidates take a while: the job is running
+        lab = utils.connect("local", home=tmp_path / "lake")
+        _upload(lab, make_reviews(60, seed=1), "data/train.csv")
+        yield lab.client("sagemaker"), lab.bucket
+        return
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="moto-bucket")
+        yield boto3.client("sagemaker", region_name="us-east-1"), "moto-bucket"
+
+
+def test_v2_calls_conform_to_moto(sagemaker_client):
+    sm, bucket = sagemaker_client
+    request = {
+        "AutoMLJobName": "conform-1",
+        "AutoMLJobInputDataConfig": [{"ChannelType": "training", "ContentType":
+                                      "text/csv;header=present", "DataSource": {"S3DataSource": {
+                                          "S3DataType": "S3Prefix",
+                                          "S3Uri": f"s3://{bucket}/data/train.csv"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/autopilot"},
+        "AutoMLProblemTypeConfig": {"TabularJobConfig": {
+            "TargetAttributeName": "sentiment", "ProblemType": "MulticlassClassification",
+            "CompletionCriteria": {"MaxCandidates": 40}}},
+        "AutoMLJobObjective": {"MetricName": "Accuracy"}, "RoleArn": ROLE,
+    }  # fmt: skip
+    arn = sm.create_auto_ml_job_v2(**request)["AutoMLJobArn"]
+    assert arn.endswith(":automl-job/conform-1") and arn.startswith("arn:aws:sagemaker:us-east-1:")
+    desc = sm.describe_auto_ml_job_v2(AutoMLJobName="conform-1")
+    assert {"AutoMLJobName", "AutoMLJobArn", "AutoMLJobInputDataConfig", "OutputDataConfig",
+            "AutoMLProblemTypeConfig", "AutoMLProblemTypeConfigName", "RoleArn", "CreationTime",
+            "LastModifiedTime", "AutoMLJobStatus", "AutoMLJobSecondaryStatus"} <= set(desc)  # fmt: skip
+    assert desc["AutoMLJobStatus"] == "InProgress"
+    assert desc["AutoMLProblemTypeConfig"]["TabularJobConfig"]["TargetAttributeName"] == "sentiment"
+    summaries = sm.list_auto_ml_jobs()["AutoMLJobSummaries"]
+    assert [s["AutoMLJobName"] for s in summaries] == ["conform-1"]
+    assert {"AutoMLJobName", "AutoMLJobArn", "AutoMLJobStatus", "AutoMLJobSecondaryStatus",
+            "CreationTime", "LastModifiedTime"} <= set(summaries[0])  # fmt: skip
+    with pytest.raises(ClientError) as dup:
+        sm.create_auto_ml_job_v2(**request)
+    assert _code(dup.value) == "ResourceInUse"
+    with pytest.raises(ClientError) as missing:
+        sm.describe_auto_ml_job_v2(AutoMLJobName="no-such-job")
+    assert _code(missing.value) == "ResourceNotFound"
+    sm.stop_auto_ml_job(AutoMLJobName="conform-1")
+    assert sm.describe_auto_ml_job_v2(AutoMLJobName="conform-1")["AutoMLJobStatus"] in (
+        "Stopping", "Stopped")  # fmt: skip
+
+
+# -- the aws path: the SDK's AutoML sends the V1 requests botocore accepts (Stubber) -------------
+def test_aws_course_call_sends_create_auto_ml_job(aws_lab):
+    automl = AutoML(role=ROLE, target_attribute_name="sentiment", base_job_name="automl-dm",
+                    output_path=aws_lab.s3_uri("autopilot"), max_candidates=3,
+                    max_runtime_per_training_job_in_seconds=1200,
+                    total_job_runtime_in_seconds=7200,
+                    sagemaker_session=aws_lab.session)  # fmt: skip
+    expected = {
+        "AutoMLJobName": "automl-dm-1",
+        "InputDataConfig": [{"DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": aws_lab.s3_uri("autopilot/data/train.csv")}},
+            "TargetAttributeName": "sentiment"}],
+        "OutputDataConfig": {"S3OutputPath": aws_lab.s3_uri("autopilot")},
+        "AutoMLJobConfig": {"CompletionCriteria": {
+            "MaxCandidates": 3, "MaxRuntimePerTrainingJobInSeconds": 1200,
+            "MaxAutoMLJobRuntimeInSeconds": 7200},
+            "SecurityConfig": {"EnableInterContainerTrafficEncryption": False}},
+        "RoleArn": ROLE, "GenerateCandidateDefinitionsOnly": False,
+    }  # fmt: skip
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:automl-job/automl-dm-1"
+    with Stubber(aws_lab.session.sagemaker_client) as stub:
+        stub.add_response("create_auto_ml_job", {"AutoMLJobArn": arn}, expected)
+        automl.fit(inputs=aws_lab.s3_uri("autopilot/data/train.csv"), job_name="automl-dm-1",
+                   wait=False, logs=False)  # fmt: skip
         stub.assert_no_pending_responses()
 
 
-def test_aws_list_candidates_with_stubber(aws_lab):
-    from botocore.stub import Stubber
+def test_aws_list_candidates_and_failed_wait(aws_lab):
+    from sagemaker.exceptions import UnexpectedStatusException
 
-    automl = _aws_automl(aws_lab)
-    automl.current_job_name = "automl-dm-3"
+    automl = AutoML(role=ROLE, target_attribute_name="sentiment",
+                    sagemaker_session=aws_lab.session)  # fmt: skip
+    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     candidate = {
         "CandidateName": "automl-dm-3-001-9b10d88c",
         "FinalAutoMLJobObjectiveMetric": {"MetricName": "validation:accuracy", "Value": 0.61},
-        "ObjectiveStatus": "Succeeded",
-        "CandidateSteps": [{"CandidateStepType": "AWS::SageMaker::TrainingJob",
-                            "CandidateStepArn": "arn:aws:sagemaker:us-east-1:1:training-job/x",
-                            "CandidateStepName": "x"}],
-        "CandidateStatus": "Completed",
-        "CreationTime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-        "LastModifiedTime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        "ObjectiveStatus": "Succeeded", "CandidateSteps": [], "CandidateStatus": "Completed",
+        "CreationTime": now, "LastModifiedTime": now,
     }  # fmt: skip
-    client = automl.sagemaker_session.sagemaker_client
-    with Stubber(client) as stub:
-        stub.add_response("list_candidates_for_auto_ml_job", {"Candidates": [candidate]},
-                          {"AutoMLJobName": "automl-dm-3",
-                           "SortBy": "FinalObjectiveMetricValue"})  # fmt: skip
-        out = automl.list_candidates(sort_by="FinalObjectiveMetricValue")
-    assert out[0]["CandidateName"] == "automl-dm-3-001-9b10d88c"
-
-
-def test_aws_wait_raises_with_the_failure_reason(aws_lab):
-    from botocore.stub import Stubber
-    from sagemaker.exceptions import UnexpectedStatusException
-
-    automl = _aws_automl(aws_lab)
-    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    response = {
-        "AutoMLJobName": "automl-dm-4", "AutoMLJobArn": "arn:aws:sagemaker:us-east-1:1:automl-job/a",
-        "AutoMLJobInputDataConfig": [{"DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": "s3://b/d.csv"}}}],
+    failed = {
+        "AutoMLJobName": "automl-dm-3", "AutoMLJobArn": "arn:aws:sagemaker:us-east-1:1:automl-job/a",
+        "InputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                             "S3Uri": "s3://b/d.csv"}},
+                             "TargetAttributeName": "sentiment"}],
         "OutputDataConfig": {"S3OutputPath": "s3://b/autopilot"}, "RoleArn": ROLE,
         "CreationTime": now, "LastModifiedTime": now, "AutoMLJobStatus": "Failed",
         "AutoMLJobSecondaryStatus": "Failed",
         "FailureReason": "ClientError: The target attribute name sentiment was not found",
     }  # fmt: skip
-    client = automl.sagemaker_session.sagemaker_client
-    with Stubber(client) as stub:
-        stub.add_response("describe_auto_ml_job_v2", response, {"AutoMLJobName": "automl-dm-4"})
+    with Stubber(aws_lab.session.sagemaker_client) as stub:
+        stub.add_response("list_candidates_for_auto_ml_job", {"Candidates": [candidate]},
+                          {"AutoMLJobName": "automl-dm-3",
+                           "SortBy": "FinalObjectiveMetricValue"})  # fmt: skip
+        stub.add_response("describe_auto_ml_job", failed, {"AutoMLJobName": "automl-dm-3"})
+        out = automl.list_candidates(job_name="automl-dm-3", sort_by="FinalObjectiveMetricValue")
+        assert out[0]["CandidateName"] == "automl-dm-3-001-9b10d88c"
         with pytest.raises(UnexpectedStatusException, match="target attribute name"):
-            automl.wait("automl-dm-4", logs=False, poll=0)
+            aws_lab.session.wait_for_auto_ml_job("automl-dm-3", poll=0)

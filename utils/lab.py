@@ -115,7 +115,9 @@ class Lab:
 
         if not self.is_local:
             raise ConfigError("local_account is the local backend's; on aws use lab.account")
-        return LocalAccount(self.home, self.region, LOCAL_ACCOUNT, self.bucket, self.database)
+        return LocalAccount(
+            self.home, self.region, LOCAL_ACCOUNT, self.bucket, self.database, self.config.seed
+        )
 
     def client(self, service_name: str, **kwargs: Any) -> Any:
         """``boto3.client(service_name)`` in the lab's region, on the lab's backend.

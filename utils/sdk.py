@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from typing import Any
 
 
 def quiet_sagemaker() -> None:
@@ -13,3 +15,28 @@ def quiet_sagemaker() -> None:
     config_logger = logging.getLogger("sagemaker.config")
     if config_logger.level == logging.NOTSET:  # the SDK sets INFO only where none is set
         config_logger.setLevel(logging.WARNING)
+
+
+def bind_session(cls: type, lab: Any) -> type:
+    """The SDK's ``cls`` with ``sagemaker_session=lab.session`` (and ``role=lab.role``) as
+    defaults, in ``__init__`` and in ``attach``; everything else is the SDK's own."""
+    params = inspect.signature(cls.__init__).parameters
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
+        if kwargs.get("sagemaker_session") is None:
+            kwargs["sagemaker_session"] = lab.session
+        if "role" in params and not args and kwargs.get("role") is None:
+            kwargs["role"] = lab.role
+        cls.__init__(self, *args, **kwargs)
+
+    namespace: dict[str, Any] = {"__init__": __init__, "__doc__": cls.__doc__,
+                                 "__module__": cls.__module__}  # fmt: skip
+    if hasattr(cls, "attach"):
+        original = inspect.getattr_static(cls, "attach").__func__
+
+        def attach(klass: type, *args: Any, sagemaker_session: Any = None, **kwargs: Any) -> Any:
+            return original(klass, *args, sagemaker_session=sagemaker_session or lab.session,
+                            **kwargs)  # fmt: skip
+
+        namespace["attach"] = classmethod(attach)
+    return type(cls.__name__, (cls,), namespace)

@@ -83,6 +83,7 @@ class LocalAccount:
     account: str = LOCAL_ACCOUNT
     bucket: str | None = None
     database: str | None = None
+    seed: int = 0  # seeds the local engines (Autopilot, BlazingText), as the lab's SEED
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"

@@ -219,3 +219,15 @@ def unpack(tar_path: Path, into: Path) -> Path:
 def load_model_file(folder: Path) -> CandidateModel:
     model = joblib.load(folder / "model.joblib")
     return model.bind(folder)
+
+
+def load_model_dir(folder: Path) -> CandidateModel:
+    """The serving entry of the ``local/automl-*`` images: the candidate model in an unpacked
+    ``model.tar.gz`` (SageMaker's ``/opt/ml/model``). AWS: the inference container's model."""
+    folder = Path(folder)
+    if not (folder / "model.joblib").is_file():
+        raise CandidateModelError(
+            f"{folder} holds no model.joblib: the ModelDataUrl of a local/automl-* container must "
+            "be a model.tar.gz the local Autopilot wrote for one of its candidates"
+        )
+    return load_model_file(folder)

@@ -161,14 +161,13 @@ class JobStore:
         """Store a new job's record; a second job with the same name is refused."""
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            self.job_dir(name).mkdir()
+            self.job_dir(name).mkdir()  # atomic: of two creators racing, exactly one wins
         except FileExistsError:
-            if self.exists(name):
-                raise ResourceInUse(
-                    f"An AutoML job named {name!r} exists already (ResourceInUse): job names "
-                    "are unique, as on SageMaker. Use AutoML.attach(auto_ml_job_name=...) to "
-                    "follow it, or choose a new job_name."
-                ) from None
+            raise ResourceInUse(
+                f"An AutoML job named {name!r} exists already (ResourceInUse): job names "
+                "are unique, as on SageMaker. Use AutoML.attach(auto_ml_job_name=...) to "
+                "follow it, or choose a new job_name."
+            ) from None
         with self.lock(name):
             write_json_atomic(self.record_path(name), record)
 
