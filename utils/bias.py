@@ -4,10 +4,15 @@ The course runs a SageMaker Clarify processing job: facet ``product_category``, 
 ``sentiment`` with the positive value 1, metrics CI, DPL, KL, JS, LP, TVD and KS. Clarify compares
 each value of the facet with all the other rows ("one vs. rest") and writes ``analysis.json``.
 
+The metrics and the ``analysis.json`` format are the local Clarify container's
+(:mod:`utils.local.clarify`), which the local backend runs for ``SageMakerClarifyProcessor``'s
+processing jobs; this module keeps the course helpers around them.
+
 - ``local``: :func:`run_pre_training_bias` reads the same CSV from the lake, computes the metrics
-  with ``smclarify.bias.report.bias_report`` (the library inside the Clarify container) and writes
-  ``analysis_config.json`` and ``analysis.json`` to the output prefix, in Clarify's layout. The
-  report files (``report.html``, ``.ipynb``, ``.pdf``) are only made by the real job.
+  in-process with the local Clarify's functions (``smclarify.bias.report.bias_report``) and writes
+  ``analysis_config.json`` and ``analysis.json`` to the output prefix, in Clarify's layout. Given a
+  ``processor`` (``clarify_processor(lab)``), it runs the SDK's Clarify job on ``lab.session``
+  instead, as on aws, which also writes ``report.html`` and ``report.ipynb``.
 - ``aws``: the same function builds ``clarify.DataConfig``, ``clarify.BiasConfig`` and a
   ``SageMakerClarifyProcessor`` and calls ``run_pre_training_bias(..., methods=[...])``; the job
   writes ``analysis.json``, which is read back.
@@ -28,13 +33,14 @@ from typing import Any
 
 import pandas as pd
 
-from utils.errors import ConfigError, LabError
+from utils.errors import LabError
+from utils.local import clarify as local_clarify
 
 FACET = "product_category"
 LABEL = "sentiment"
 POSITIVE_LABEL_VALUES: tuple[Any, ...] = (1,)
 METHODS: tuple[str, ...] = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS")
-ANALYSIS_VERSION = "1.0"
+ANALYSIS_VERSION = local_clarify.ANALYSIS_VERSION
 REPORT_PREFIX = "bias/generated_bias_report/"  # + "unbalanced" / "balanced", as in the course
 BALANCED_KEY = "data/balanced/womens_clothing_ecommerce_reviews_balanced.csv"
 BALANCED_COLUMNS: tuple[str, ...] = ("sentiment", "review_body", "product_category")
@@ -48,19 +54,6 @@ class BiasInputError(LabError, ValueError):
 
 
 # -- checks --------------------------------------------------------------------------------------
-def _matches(series: pd.Series, value: Any) -> pd.Series:
-    """Rows equal to ``value``, tolerant of 1 vs '1' vs 1.0 (Clarify converts the same way)."""
-    hit = series == value
-    if not hit.any():
-        hit = series.astype(str) == str(value)
-    if not hit.any():
-        try:
-            hit = pd.to_numeric(series, errors="coerce") == float(value)
-        except (TypeError, ValueError):
-            pass
-    return hit.fillna(False).astype(bool)
-
-
 def check_bias_inputs(
     df: pd.DataFrame,
     facet: str = FACET,
@@ -73,48 +66,13 @@ def check_bias_inputs(
     AWS equivalent: the checks the Clarify job makes before it computes (there they surface as a
     failed processing job minutes later; here at once).
     """
-    if not isinstance(df, pd.DataFrame):
-        raise BiasInputError(f"{where}: expected a pandas DataFrame, got {type(df).__name__}")
-    if len(df) == 0:
-        raise BiasInputError(f"{where} is empty (0 rows): there is nothing to measure bias on")
-    columns = list(map(str, df.columns))
-    for role, name in (("facet", facet), ("label", label)):
-        if name not in df.columns:
-            raise BiasInputError(
-                f"{where}: the {role} column {name!r} does not exist; the columns are {columns}"
-            )
-    if facet == label:
-        raise BiasInputError(f"{where}: the facet and the label are the same column {facet!r}")
-    for role, name in (("facet", facet), ("label", label)):
-        missing = int(df[name].isna().sum())
-        if missing:
-            raise BiasInputError(
-                f"{where}: {missing} row(s) have no value in the {role} column {name!r}; "
-                "drop or fill them first"
-            )
-    values = list(label_values) if not isinstance(label_values, str) else [label_values]
-    if not values:
-        raise BiasInputError("label_values is empty: give the positive label value(s), e.g. [1]")
-    present = sorted(map(str, pd.unique(df[label])))
-    absent = [v for v in values if not _matches(df[label], v).any()]
-    if absent:
-        raise BiasInputError(
-            f"{where}: the positive label value(s) {absent} do not occur in the label column "
-            f"{label!r}; its values are {present}"
-        )
-    if df[facet].nunique() < 2:
-        raise BiasInputError(
-            f"{where}: the facet column {facet!r} has a single value "
-            f"{df[facet].iloc[0]!r}; bias compares each value with the others, so it needs two"
-        )
+    try:
+        local_clarify.check_dataset(df, facet, label, label_values, where)
+    except local_clarify.ClarifyError as exc:
+        raise BiasInputError(str(exc)) from None
 
 
 # -- metrics -------------------------------------------------------------------------------------
-def _label_series(df: pd.DataFrame, label: str) -> pd.Series:
-    """The label as categories: Clarify's rule would call a small integer sample continuous."""
-    return df[label].astype("category")
-
-
 def facet_metrics(
     df: pd.DataFrame,
     facet: str = FACET,
@@ -127,22 +85,11 @@ def facet_metrics(
     AWS equivalent: the list under ``pre_training_bias_metrics.facets.<facet>`` of the Clarify
     job's ``analysis.json`` (the job calls the same ``bias_report``).
     """
-    from smclarify.bias import report
-
     check_bias_inputs(df, facet, label, label_values)
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        raise BiasInputError(f"methods {unknown}: pre-training bias methods are {list(METHODS)}")
-    label_series = _label_series(df, label)
-    frame = df.copy()
-    frame[label] = label_series
-    return report.bias_report(
-        frame,
-        report.FacetColumn(facet),
-        report.LabelColumn(label, label_series, list(label_values)),
-        stage_type=report.StageType.PRE_TRAINING,
-        metrics=list(methods),
-    )
+    try:
+        return local_clarify.facet_metrics(df, facet, label, label_values, _methods(methods))
+    except local_clarify.ClarifyError as exc:
+        raise BiasInputError(str(exc)) from None
 
 
 def pre_training_bias_report(
@@ -159,19 +106,20 @@ def pre_training_bias_report(
     {facet: [{"value_or_threshold", "metrics": [{"name", "description", "value"}]}]},
     "label_value_or_threshold"}}``.
     """
-    from smclarify.bias import report
+    check_bias_inputs(df, facet, label, label_values)
+    try:
+        return local_clarify.pre_training_report(
+            df, [(facet, None)], label, label_values, _methods(methods)
+        )
+    except local_clarify.ClarifyError as exc:
+        raise BiasInputError(str(exc)) from None
 
-    facets = facet_metrics(df, facet, label, label_values, methods)
-    return {
-        "version": ANALYSIS_VERSION,
-        "pre_training_bias_metrics": {
-            "label": label,
-            "facets": {facet: facets},
-            "label_value_or_threshold": report.label_value_or_threshold(
-                _label_series(df, label), list(label_values)
-            ),
-        },
-    }
+
+def _methods(methods: Sequence[str]) -> list[str]:
+    try:
+        return local_clarify.check_methods(list(methods))
+    except local_clarify.ClarifyError as exc:
+        raise BiasInputError(str(exc)) from None
 
 
 def _as_float(value: Any) -> float:
@@ -319,25 +267,10 @@ def report_uri(lab: Any, name: str) -> str:
     return lab.s3_uri(f"{REPORT_PREFIX}{name}")
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN -> null and infinities -> "Infinity" strings, as Clarify writes them."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, float) and math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
 def _write_json(lab: Any, data: dict[str, Any], uri: str) -> str:
     import io
 
-    body = json.dumps(_json_safe(data), indent=4, allow_nan=False).encode("utf-8")
+    body = local_clarify.to_json(data).encode("utf-8")
     lab.wr.s3.upload(local_file=io.BytesIO(body), path=uri)
     return uri
 
@@ -380,19 +313,9 @@ def write_balanced(lab: Any, df: pd.DataFrame, key: str = BALANCED_KEY) -> str:
 
 # -- one call, two backends ------------------------------------------------------------------
 def _role(lab: Any, role: str | None) -> str:
-    if role:
-        return role
-    if getattr(lab.config, "role", None):
-        return lab.config.role
-    try:
-        import sagemaker
-
-        return sagemaker.get_execution_role()
-    except Exception as exc:  # noqa: BLE001 - outside SageMaker there is no execution role
-        raise ConfigError(
-            "a SageMaker Clarify job needs an IAM role: set ROLE / LAB_ROLE to the ARN of a role "
-            f"SageMaker can assume (get_execution_role() failed: {exc})"
-        ) from exc
+    """``role``, else the lab's SageMaker execution role (``lab.role``: ROLE / ``$LAB_ROLE``, else
+    ``get_execution_role()``; a ConfigError saying how to set one if there is none)."""
+    return role or lab.role
 
 
 def clarify_processor(
@@ -402,25 +325,19 @@ def clarify_processor(
     instance_count: int = 1,
     sagemaker_session: Any = None,
 ) -> Any:
-    """A ``sagemaker.clarify.SageMakerClarifyProcessor`` for the lab's region and bucket (aws).
+    """A ``sagemaker.clarify.SageMakerClarifyProcessor`` on ``lab.session`` (both backends).
 
     AWS equivalent: ``clarify.SageMakerClarifyProcessor(role=role, instance_count=1,
     instance_type='ml.m5.large', sagemaker_session=sess)`` as in the course.
     """
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    import boto3
-    import sagemaker
     from sagemaker import clarify
 
-    if sagemaker_session is None:
-        sagemaker_session = sagemaker.Session(
-            boto_session=boto3.Session(region_name=lab.region), default_bucket=lab.bucket
-        )
     return clarify.SageMakerClarifyProcessor(
         role=_role(lab, role),
         instance_count=instance_count,
         instance_type=instance_type,
-        sagemaker_session=sagemaker_session,
+        sagemaker_session=sagemaker_session or lab.session,
     )
 
 
@@ -491,15 +408,17 @@ def run_pre_training_bias(
     """Measure the pre-training bias of the CSV at ``data_uri``; ``analysis.json`` goes to
     ``output_uri``; returns its content.
 
-    ``local``: reads the CSV with ``wr.s3.read_csv`` and computes with smclarify, then writes
-    ``analysis_config.json`` and ``analysis.json`` (``instance_type``, ``logs``, ``job_name`` and
-    ``processor`` are for the aws job and are not used). ``aws``: runs a SageMaker Clarify
-    processing job (:func:`run_clarify_job`), waits for it, and reads ``analysis.json``.
+    ``local`` without a ``processor``: reads the CSV with ``wr.s3.read_csv`` and computes with
+    the local Clarify's smclarify functions in-process, then writes ``analysis_config.json`` and
+    ``analysis.json`` (``instance_type``, ``logs`` and ``job_name`` are for the job and are not
+    used). ``aws``, or ``local`` with a ``processor`` (:func:`clarify_processor`): runs the SDK's
+    SageMaker Clarify processing job (:func:`run_clarify_job`) on ``lab.session``, waits for it,
+    and reads ``analysis.json``; the job also writes ``report.html`` and ``report.ipynb``.
     AWS equivalent: ``SageMakerClarifyProcessor.run_pre_training_bias``.
     """
     df = lab.wr.s3.read_csv(data_uri)
     check_bias_inputs(df, facet, label, label_values, where=data_uri)
-    if lab.is_local:
+    if lab.is_local and processor is None:
         config = analysis_config(list(df.columns), facet, label, label_values, methods)
         _write_json(lab, config, f"{output_uri.rstrip('/')}/analysis_config.json")
         analysis = pre_training_bias_report(df, facet, label, label_values, methods)
