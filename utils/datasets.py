@@ -75,7 +75,7 @@ KAGGLE_SHA256 = "bd93cc515747ad1f87b8bc863c9e40da758509e6db6506a96d06976e61e36ee
 KAGGLE_BYTES = 8483448
 COURSE_COPY_BYTES = 8457214
 KAGGLE_ROWS = 23486
-PUBLIC_URI = "s3://dlai-practical-data-science/data/raw/womens_clothing_ecommerce_reviews.csv"
+PUBLIC_URI = "s3://dlai-practical-data-science/data/raw/womens_clothing_ecommerce_reviews.csv"  # see COURSE_KEYS
 RAW_FILENAME = "womens_clothing_ecommerce_reviews.csv"
 
 TRANSFORMED_COLUMNS: tuple[str, ...] = ("sentiment", "review_body", "product_category")
@@ -311,6 +311,45 @@ def write_course_form(
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_bytes(out.getvalue().encode("utf-8"))
     return dst
+
+
+COURSE_BUCKET = "dlai-practical-data-science"
+COURSE_KEYS = {
+    "raw": "data/raw/womens_clothing_ecommerce_reviews.csv",
+    "transformed": "data/transformed/womens_clothing_ecommerce_reviews_transformed.csv",
+    "balanced": "data/balanced/womens_clothing_ecommerce_reviews_balanced.csv",
+}
+
+
+def course_bucket_files(raw_path: str | os.PathLike[str], seed: int = 42) -> dict[str, bytes]:
+    """The files of the course's public bucket, derived from the raw reviews by the project's
+    own code: key -> content, for the keys of :data:`COURSE_KEYS`.
+
+    - ``raw``: the course's form of the file (commas and line breaks in the text replaced by
+      spaces: :func:`write_course_form`); a file already in that form is kept as it is;
+    - ``transformed``: the course's transform (:func:`transform`; 22,626 rows on the real data),
+      written without the index, as the course writes it;
+    - ``balanced``: ``transformed`` balanced by sentiment (2,370 per class on the real data).
+
+    AWS equivalent: ``s3://dlai-practical-data-science/`` as the course's labs read it.
+    """
+    import tempfile
+
+    from utils.bias import balance
+
+    raw = read_raw(raw_path)
+    if raw.form == "course":
+        course = Path(raw_path).read_bytes()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            course = write_course_form(raw_path, Path(tmp) / RAW_FILENAME).read_bytes()
+    transformed = transform(raw).df
+    balanced = balance(transformed, by=["sentiment"], seed=seed)
+    return {
+        COURSE_KEYS["raw"]: course,
+        COURSE_KEYS["transformed"]: transformed.to_csv(index=False).encode("utf-8"),
+        COURSE_KEYS["balanced"]: balanced.to_csv(index=False).encode("utf-8"),
+    }
 
 
 # --------------------------------------------------------------------------------------------

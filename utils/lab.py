@@ -245,6 +245,27 @@ class Lab:
         s3.create_bucket(**kwargs)
         return self.bucket
 
+    def provide_course_bucket(self, raw_path: str | Path) -> list[str]:
+        """The course's public bucket, ``s3://dlai-practical-data-science/``, as the labs read it.
+
+        AWS: the bucket is public; nothing to do. Locally (where an ``s3://`` URI always means
+        the lake), its raw, transformed and balanced files are derived from ``raw_path`` by the
+        project's own code (:func:`utils.datasets.course_bucket_files`) and are read-only, as on
+        AWS: a write there is AccessDenied. Returns the files' URIs.
+        """
+        from utils import datasets
+
+        if not self.is_local:
+            return [f"s3://{datasets.COURSE_BUCKET}/{key}" for key in datasets.COURSE_KEYS.values()]
+        import hashlib
+
+        digest = hashlib.sha256(Path(raw_path).read_bytes()).hexdigest()
+        return LocalLake(self.home).write_course_bucket(
+            list(datasets.COURSE_KEYS.values()),
+            f"{digest} seed={self.config.seed}",
+            lambda: datasets.course_bucket_files(raw_path, seed=self.config.seed),
+        )
+
     def local_path(self, uri: str) -> Path:
         """Where an ``s3://`` object lives on the local backend (for inspection and tests)."""
         if not self.is_local:

@@ -7,6 +7,7 @@ AWS equivalent: Amazon S3. Every local service that reads or writes "S3" resolve
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -51,6 +52,25 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def read_only_error(uri: str, operation: str) -> Exception:
+    """S3's answer to a write into the course's public bucket: AccessDenied."""
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": (
+            f"Access Denied: {uri} is in the course's public bucket s3://{COURSE_BUCKET}/, "
+            "readable by anyone and writable by no one; write to your own bucket instead")},
+         "ResponseMetadata": {"HTTPStatusCode": 403}},
+        operation,
+    )  # fmt: skip
+
+
+def check_writable(uri: str, operation: str) -> None:
+    """Refuse a write into the course's public bucket, as S3 does (AccessDenied)."""
+    if parse_s3_uri(uri)[0] == COURSE_BUCKET:
+        raise read_only_error(uri, operation)
+
+
 def check_key(key: str, where: str) -> None:
     """Refuse keys that would escape the lab home: '..' segments, absolute paths, NUL."""
     if key.startswith("/"):
@@ -80,6 +100,34 @@ class LocalLake:
         if root not in path.parents and path != root:
             raise LakePathError(f"{uri!r} resolves outside the lab home {root}")
         return path
+
+    def write_course_bucket(self, keys: list[str], stamp: str,
+                            make: Callable[[], dict[str, bytes]]) -> list[str]:  # fmt: skip
+        """Write the course's public bucket's objects into the lake: ``make()`` gives
+        ``key -> content`` for ``keys``; it is called only when ``stamp`` (what the objects are
+        derived from) changed or an object is missing. Returns the objects' URIs.
+
+        The local backend's own step: its clients get AccessDenied there, as on AWS.
+        """
+        import os
+        import tempfile
+
+        uris = [f"s3://{COURSE_BUCKET}/{key}" for key in keys]
+        marker = Path(self.home) / "s3-metadata" / f"{COURSE_BUCKET}.source"
+        if marker.is_file() and marker.read_text() == stamp and all(
+                self.path_for(u).is_file() for u in uris):  # fmt: skip
+            return uris
+        files = make()
+        for uri, key in zip(uris, keys, strict=True):
+            target = self.path_for(uri)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(files[key])
+            os.replace(tmp, target)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stamp)
+        return uris
 
     def uri_for(self, path: Path) -> str:
         """The ``s3://`` URI of a file stored in the lake."""

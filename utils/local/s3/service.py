@@ -28,7 +28,13 @@ from typing import Any
 from botocore.response import StreamingBody
 
 from utils.errors import LakePathError
-from utils.local.lake import COURSE_BUCKET, LocalLake, bucket_name_problem, check_key
+from utils.local.lake import (
+    COURSE_BUCKET,
+    LocalLake,
+    bucket_name_problem,
+    check_key,
+    read_only_error,
+)
 from utils.local.service import Service, ServiceError, metadata
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -50,12 +56,8 @@ def _no_key(bucket: str, key: str) -> ServiceError:
 
 
 def _read_only(bucket: str, key: str = "") -> ServiceError:
-    return ServiceError(
-        "AccessDenied",
-        f"Access Denied: s3://{bucket}/{key} is the course's public bucket, readable by anyone "
-        "and writable by no one; write to your own bucket (sess.default_bucket()) instead",
-        403,
-    )
+    error = read_only_error(f"s3://{bucket}/{key}", "").response["Error"]
+    return ServiceError(error["Code"], error["Message"], 403)
 
 
 def _mtime(st: os.stat_result) -> dt.datetime:

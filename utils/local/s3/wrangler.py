@@ -24,7 +24,7 @@ import pandas as pd
 from awswrangler import exceptions as wr_exceptions
 
 from utils.errors import LakePathError, NoSuchKey
-from utils.local.lake import LocalLake, parse_s3_uri
+from utils.local.lake import LocalLake, check_writable, parse_s3_uri
 
 _WILDCARDS = ("*", "?", "[")
 
@@ -74,6 +74,7 @@ class LocalS3:
     def _write_bytes(self, path: str, data: bytes, call: str) -> None:
         """Write an object atomically: readers see the old object or the new one, never half."""
         target = self._object_path(path, call)
+        check_writable(path, "PutObject")
         if target.is_dir():
             raise LakePathError(f"{call}: {path!r} is already used as a prefix (a folder) locally")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -242,6 +243,8 @@ class LocalS3:
         paths = self._path2list(
             path, last_modified_begin=last_modified_begin, last_modified_end=last_modified_end
         )
+        for uri in paths:
+            check_writable(uri, "DeleteObjects")
         for uri in paths:
             target = self._lake.path_for(uri)
             if target.is_file():
