@@ -304,7 +304,7 @@ def parse_config(config: dict[str, Any]) -> Analysis:
         if key in methods:
             raise ClarifyError(f"methods.{key}: the local Clarify does not run {what}; it "
                                "computes pre-training bias (run_pre_training_bias). Run this "
-                               "analysis on BACKEND='aws'.")  # fmt: skip
+                               "analysis on BACKEND='aws'")  # fmt: skip
     other = sorted(set(methods) - {"report", "pre_training_bias"})
     if other:
         raise ClarifyError(f"methods {other}: not analysis methods the local Clarify knows; "
@@ -313,7 +313,7 @@ def parse_config(config: dict[str, Any]) -> Analysis:
         if key in config:
             raise ClarifyError(f"{key}: the local Clarify does not use {what}; it computes "
                                "pre-training bias on the 'dataset' input. Run this analysis on "
-                               "BACKEND='aws'.")  # fmt: skip
+                               "BACKEND='aws'")  # fmt: skip
     unknown = sorted(set(config) - KEYS_LOCAL - set(KEYS_NOT_LOCAL))
     if unknown:
         raise ClarifyError(f"{unknown}: not keys of Clarify's analysis config (version 1.0)")

@@ -319,7 +319,8 @@ class ProcessingAPI:
                 continue
             rows.append({k: record[k] for k in SUMMARY_KEYS if record.get(k) is not None})
         key = SORT_KEYS[SortBy]
-        rows.sort(key=lambda r: (r[key], r["ProcessingJobName"]), reverse=SortOrder == "Descending")
+        rows.sort(key=lambda r: (r[key], r["CreationTime"], r["ProcessingJobName"]),
+                  reverse=SortOrder == "Descending")  # fmt: skip
         try:
             start = int(NextToken) if NextToken else 0
             if not 0 <= start <= len(rows):
