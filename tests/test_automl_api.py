@@ -345,3 +345,72 @@ def test_aws_list_candidates_and_failed_wait(aws_lab):
         assert out[0]["CandidateName"] == "automl-dm-3-001-9b10d88c"
         with pytest.raises(UnexpectedStatusException, match="target attribute name"):
             aws_lab.session.wait_for_auto_ml_job("automl-dm-3", poll=0)
+
+
+# -- the live view of a job (05_autopilot) ---------------------------------------------------------
+def test_the_view_shows_stages_candidates_and_the_bar_even_when_late(done, capsys):
+    from utils import automl as aml
+
+    lab, automl, _, _ = done
+    aml._SHOWN.clear()  # a fresh kernel, run after the job ended
+    seen = []
+    desc = aml.track(automl, "v1-job", poll_seconds=0.1, seen=seen)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert desc["AutoMLJobStatus"] == "Completed"
+    for stage in ("Starting", "AnalyzingData", "FeatureEngineering", "ModelTuning",
+                  "MaxCandidatesReached"):  # fmt: skip
+        assert f"{stage}: " in text, stage  # every stage of the job's log, with its time
+    for cand in automl.list_candidates(job_name="v1-job"):
+        assert cand["CandidateName"] in text
+    assert "data processors ready" in text  # what the local Autopilot logs
+    assert "2/2" in out.err and "best validation:accuracy" in out.err  # the bar's last state
+    assert seen[-1] == ("Completed", "MaxCandidatesReached")
+    again = aml.track(automl, "v1-job", poll_seconds=0.1)  # the same kernel: nothing twice
+    assert again["AutoMLJobStatus"] == "Completed"
+    assert "data processors ready" not in capsys.readouterr().out
+
+
+def test_the_view_on_aws_reads_describe_and_list_candidates(aws_lab, capsys):
+    from utils import automl as aml
+
+    automl = AutoML(role=ROLE, target_attribute_name="sentiment",
+                    sagemaker_session=aws_lab.session)  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    base = {
+        "AutoMLJobName": "aws-view", "AutoMLJobArn": "arn:aws:sagemaker:us-east-1:1:automl-job/v",
+        "InputDataConfig": [{"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                             "S3Uri": "s3://b/d.csv"}},
+                             "TargetAttributeName": "sentiment"}],
+        "OutputDataConfig": {"S3OutputPath": "s3://b/autopilot"}, "RoleArn": ROLE,
+        "AutoMLJobConfig": {"CompletionCriteria": {"MaxCandidates": 2,
+                                                   "MaxAutoMLJobRuntimeInSeconds": 7200}},
+        "CreationTime": now - dt.timedelta(minutes=12), "LastModifiedTime": now,
+    }  # fmt: skip
+    metric = {"MetricName": "validation:accuracy", "Value": 0.6125}
+    cand = {"CandidateName": "aws-view-001-abc", "FinalAutoMLJobObjectiveMetric": metric,
+            "ObjectiveStatus": "Succeeded", "CandidateSteps": [], "CandidateStatus": "Completed",
+            "CreationTime": now, "LastModifiedTime": now}  # fmt: skip
+    view = aml.JobView(automl, "aws-view")
+    with Stubber(aws_lab.session.sagemaker_client) as sm, Stubber(view.logs) as logs:
+        logs.add_client_error("describe_log_streams", "ResourceNotFoundException",
+                              "The specified log group does not exist.")  # fmt: skip
+        sm.add_response(
+            "describe_auto_ml_job",
+            {**base, "AutoMLJobStatus": "InProgress", "AutoMLJobSecondaryStatus": "ModelTuning"},
+        )
+        sm.add_response("list_candidates_for_auto_ml_job", {"Candidates": [cand]})
+        sm.add_response("describe_auto_ml_job", {**base, "AutoMLJobStatus": "Completed",
+                                                 "AutoMLJobSecondaryStatus":
+                                                 "MaxCandidatesReached", "BestCandidate": cand,
+                                                 "EndTime": now})  # fmt: skip
+        sm.add_response("list_candidates_for_auto_ml_job", {"Candidates": [cand]})
+        view.refresh()
+        view.refresh()
+        view.close()
+    out = capsys.readouterr()
+    assert "InProgress / ModelTuning" in out.out and "Completed / MaxCandidatesReached" in out.out
+    assert out.out.count("aws-view-001-abc: validation:accuracy 0.6125") == 1
+    assert (
+        "1/2" in out.err and "12:00 of 2:00:00" in out.err and "best validation:accuracy" in out.err
+    )

@@ -245,6 +245,14 @@ class Lab:
         s3.create_bucket(**kwargs)
         return self.bucket
 
+    @property
+    def workdir(self) -> Path:
+        """A folder for the files a notebook writes before it uploads them (the course writes
+        them next to the notebook): ``<lab home>/work/``, never in git, on both backends."""
+        path = self.home / "work"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def provide_course_bucket(self, raw_path: str | Path) -> list[str]:
         """The course's public bucket, ``s3://dlai-practical-data-science/``, as the labs read it.
 

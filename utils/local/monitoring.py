@@ -5,6 +5,10 @@ sends what its jobs and endpoints print and the metrics its algorithms emit. Loc
 
 - log groups ``/aws/sagemaker/TrainingJobs`` and ``/aws/sagemaker/ProcessingJobs`` hold one
   stream per job, ``<job>/algo-1-<start time>``, read from the job's ``output.log``;
+  ``/aws/sagemaker/AutoMLJobs`` (the group the SDK's ``logs_for_auto_ml_job`` names) holds the
+  local Autopilot's events, one stream ``<job>/events`` per job: each stage it enters, each
+  featurizer ready, each candidate's score, with their times (on AWS, Autopilot's own steps
+  log to the processing and training job groups instead);
   ``/aws/sagemaker/Endpoints/<endpoint>`` holds the endpoint server's log (stream
   ``AllTraffic/<host>``). What ``estimator.logs()`` and ``sess.logs_for_job`` read.
 - the namespace ``/aws/sagemaker/TrainingJobs`` holds each training job's metrics with the
@@ -28,6 +32,7 @@ GROUPS: dict[str, JobKind] = {
     "/aws/sagemaker/ProcessingJobs": PROCESSING,
 }
 ENDPOINT_GROUP = "/aws/sagemaker/Endpoints/"
+AUTOML_GROUP = "/aws/sagemaker/AutoMLJobs"
 HOST = "algo-1"
 MAX_EVENTS = 10_000
 
@@ -59,6 +64,13 @@ class LogsService(Service):
                 path = records.log_path(name)
                 if path.is_file():
                     out.append((f"{name}/{HOST}-{int(start.timestamp())}", path, _ms(start)))
+        elif group == AUTOML_GROUP:
+            from utils.local.automl.store import JobStore
+
+            store = JobStore(self.home)
+            for name in store.names():
+                created = parse_time(store.read_raw(name)["CreationTime"])
+                out.append((f"{name}/events", store.job_dir(name) / "events.jsonl", _ms(created)))
         elif group.startswith(ENDPOINT_GROUP):
             name = group[len(ENDPOINT_GROUP) :]
             path = endpoint_log_path(self.home, name)
@@ -72,6 +84,8 @@ class LogsService(Service):
         return out
 
     def _events(self, path: Path, start_ms: int) -> list[dict[str, Any]]:
+        if path.suffix == ".jsonl":  # the local Autopilot's events carry their own times
+            return _automl_events(path)
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-MAX_EVENTS:]
         ingested = int(path.stat().st_mtime * 1000)
         return [{"timestamp": start_ms + i, "message": line, "ingestionTime": max(ingested,
@@ -139,6 +153,24 @@ class LogsService(Service):
         after = position + len(page)
         return {"events": page, "nextForwardToken": f"f/{after:056d}",
                 "nextBackwardToken": f"b/{position:056d}"}  # fmt: skip
+
+
+def _automl_events(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    out = []
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines()[-MAX_EVENTS:]:
+        try:
+            event = json.loads(line)
+        except ValueError:  # a line being written right now
+            break
+        stamp = _ms(parse_time(event["time"]))
+        stage = f"{event['stage']}: " if event.get("stage") else ""
+        out.append({"timestamp": stamp, "message": f"{stage}{event['message']}",
+                    "ingestionTime": stamp})  # fmt: skip
+    return out
 
 
 class CloudWatchService(Service):
