@@ -569,3 +569,15 @@ def test_processing_job_calls_conform_to_moto(sagemaker_api):
         with pytest.raises(ClientError) as unknown:
             call(ProcessingJobName="conform-none")
         assert unknown.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_the_bias_helper_runs_the_sdk_job_when_given_a_processor(lab, reviews):
+    data_uri = lab.s3_uri("data/transformed/reviews.csv")
+    lab.wr.s3.to_csv(reviews.head(400), data_uri, index=False)
+    via_job, in_process = bias.report_uri(lab, "via-job"), bias.report_uri(lab, "in-process")
+    analysis = bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"), via_job,
+                                          processor=bias.clarify_processor(lab))  # fmt: skip
+    assert _keys(lab, via_job) == ["analysis.json", "analysis_config.json", "report.html",
+                                   "report.ipynb"]  # fmt: skip
+    bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"), in_process)
+    assert analysis == bias.read_analysis(lab, in_process)
