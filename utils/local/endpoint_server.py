@@ -1,9 +1,14 @@
 """The local endpoint's inference server: SageMaker's inference container contract over HTTP.
 
-AWS equivalent: the Autopilot inference container behind a SageMaker endpoint. Run as
-``python -m utils.local.endpoint_server --record <endpoint record> --token <token>`` by
-:mod:`utils.local.endpoint`, in its own process session. It binds 127.0.0.1 on a free port,
-prints ``PORT <n>`` on its standard output (its only output there), then loads the model:
+AWS equivalent: the inference container behind a SageMaker endpoint. Run as
+``python -m utils.local.endpoint_server --record <endpoint record> --instance <id>`` by
+:mod:`utils.local.sagemaker.hosting` (CreateEndpoint), in its own process session. The
+instance id only tells this server process apart from others (it is no secret: it shows in
+``ps``). The server binds 127.0.0.1 on a free port, prints ``PORT <n>`` on its standard output
+(its only output there), then loads the model: the endpoint model's ``model.tar.gz`` from the
+lake, unpacked into the endpoint's own folder and loaded by the image's serve entry
+(:mod:`utils.local.sagemaker.images`), or a model source of the older ``utils.local.endpoint``
+API (a joblib file or a loader function).
 
 - ``GET /ping``: 200 once the model is loaded and has answered a warm-up prediction, 503 before.
 - ``POST /invocations``: ``text/csv`` (one review per line; quote a review that holds a comma)
@@ -31,18 +36,43 @@ an Accept type it cannot produce 406. Requests are served concurrently (one thre
 connection, HTTP/1.1 keep-alive); predictions run one at a time under a lock, so a model that is
 not thread-safe is still answered correctly. Errors and the startup are logged to the log file
 that the parent gave as standard error.
+
+Authentication (the endpoint is reachable by every local user on 127.0.0.1): each endpoint has
+a secret of its own in a file that only the lab home's owner can read (mode 0600, path in the
+endpoint record; never on a command line, never in a response). A client proves it holds the
+secret, and the server proves it to the client, with HMAC-SHA256:
+
+- the client sends ``X-Lab-Nonce`` (a fresh random hex string) and ``X-Lab-Signature``, the
+  HMAC of the method, path, nonce, Content-Type, Accept and the body's SHA-256
+  (:func:`request_signature`). ``POST /invocations`` without a valid signature is refused
+  with 403 before the model sees it.
+- every answer to a request that carries a nonce has ``X-Lab-Signature``, the HMAC of the
+  nonce, the status, the Content-Type and the body's SHA-256 (:func:`response_signature`).
+  The runtime trusts an answer only if it checks: a process that squats the port, or echoes
+  what it was sent, cannot sign the client's fresh nonce.
+
+``GET /ping`` and ``GET /execution-parameters`` stay open (they reveal only whether the model
+is loaded). Endpoints made through the older ``utils.local.endpoint`` API are recorded with
+``RequireSignature: false`` and still take unsigned requests until that API goes; their
+answers are signed all the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import hmac
 import importlib
 import io
 import json
 import os
+import re
+import shutil
 import signal
+import stat
 import sys
+import tarfile
 import threading
 import time
 import traceback
@@ -59,6 +89,9 @@ ACCEPT_TYPES = ("text/csv", "application/json")
 DEFAULT_ACCEPT = "text/csv"  # Autopilot's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
 HOOK = "invocations"  # a model with this method answers /invocations itself
 SAMPLE_REQUEST = (b'{"instances": ["warm-up review"]}', "application/json")
+NONCE_HEADER = "X-Lab-Nonce"
+SIGNATURE_HEADER = "X-Lab-Signature"
+_NONCE_RE = re.compile(r"^[0-9a-f]{32,128}$")
 
 
 class RequestError(Exception):
@@ -70,13 +103,82 @@ class RequestError(Exception):
         self.message = message
 
 
+# -- the secret and the signatures ----------------------------------------------------------------
+class SecretError(Exception):
+    """The endpoint's secret file is missing, or others could read or replace it."""
+
+
+def read_secret(path: str | os.PathLike[str]) -> bytes:
+    """The endpoint's secret; refused unless the file is ours and nobody else can read it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise SecretError(f"the endpoint's secret file {path} cannot be read: {exc}") from None
+    try:
+        info = os.fstat(fd)
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise SecretError(f"the endpoint's secret file {path} belongs to another user")
+        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077:
+            raise SecretError(
+                f"the endpoint's secret file {path} has mode {stat.filemode(info.st_mode)}: "
+                "only its owner may read it (0600); delete the endpoint and create it again"
+            )
+        secret = os.read(fd, 1024).strip()
+    finally:
+        os.close(fd)
+    if len(secret) < 32:
+        raise SecretError(f"the endpoint's secret file {path} holds no secret")
+    return secret
+
+
+def _digest(body: bytes) -> bytes:
+    return hashlib.sha256(body).hexdigest().encode()
+
+
+def request_signature(secret: bytes, method: str, path: str, nonce: str, content_type: str,
+                      accept: str, body: bytes) -> str:  # fmt: skip
+    """What a client sends as ``X-Lab-Signature``: it holds the endpoint's secret."""
+    parts = [b"lab-endpoint-request-v1", method.encode(), path.encode(), nonce.encode(),
+             content_type.encode(), accept.encode(), _digest(body)]  # fmt: skip
+    return hmac.new(secret, b"\n".join(parts), hashlib.sha256).hexdigest()
+
+
+def response_signature(secret: bytes, nonce: str, status: int, content_type: str,
+                       body: bytes) -> str:  # fmt: skip
+    """What the server answers as ``X-Lab-Signature``: it is this endpoint's server."""
+    parts = [b"lab-endpoint-response-v1", nonce.encode(), str(int(status)).encode(),
+             content_type.encode(), _digest(body)]  # fmt: skip
+    return hmac.new(secret, b"\n".join(parts), hashlib.sha256).hexdigest()
+
+
+def valid_nonce(value: str | None) -> bool:
+    return bool(value) and _NONCE_RE.match(str(value)) is not None
+
+
 # -- the model -----------------------------------------------------------------------------------
 def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
-    """Load the model a model source describes: ``{"path": ...}`` or ``{"loader": "m:f", ...}``.
+    """Load the model a model source describes.
 
-    A path is a joblib file, or a folder holding ``model.joblib``. A loader is an importable
-    function called as ``function(lab, **kwargs)`` with a local Lab on the endpoint's lab home.
+    ``{"image", "model_data", "home", "folder"}`` (CreateEndpoint): the model container's
+    ``model.tar.gz`` in the lake is unpacked into ``folder`` (SageMaker's ``/opt/ml/model``)
+    and loaded by the image's serve entry. The older API's sources: ``{"path": ...}``, a joblib
+    file or a folder holding ``model.joblib``; ``{"loader": "m:f", "kwargs": ...}``, an
+    importable function called as ``function(lab, **kwargs)`` with a local Lab on the
+    endpoint's lab home.
     """
+    if source.get("image"):
+        from utils.local.lake import LocalLake
+        from utils.local.sagemaker import images
+
+        archive = LocalLake(Path(source["home"])).path_for(source["model_data"])
+        if not archive.is_file():
+            raise FileNotFoundError(f"Could not find model data at {source['model_data']}.")
+        folder = Path(source["folder"])
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        with tarfile.open(archive, "r:*") as tar:
+            tar.extractall(folder, filter="data")
+        return images.find(source["image"], "serve", "CreateEndpoint").entry("serve")(folder)
     if source.get("path"):
         import joblib
 
@@ -311,9 +413,10 @@ def encode(predictions: list[dict[str, Any]], keys: list[str], accept: str) -> b
 class State:
     """What the handler threads share: the scorer once loaded, and the endpoint's identity."""
 
-    def __init__(self, name: str, token: str, keys: list[str]) -> None:
+    def __init__(self, name: str, secret: bytes, keys: list[str], require_signature: bool) -> None:
         self.name = name
-        self.token = token
+        self.secret = secret
+        self.require_signature = require_signature
         self.keys = keys
         self.scorer: Scorer | None = None
         self.requests = 0
@@ -341,7 +444,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Endpoint-Name", self.state.name)
-        self.send_header("X-Endpoint-Token", self.state.token)
+        nonce = self.headers.get(NONCE_HEADER)
+        if valid_nonce(nonce):  # prove to the client that this is the endpoint's server
+            mac = response_signature(self.state.secret, nonce, status, content_type, body)
+            self.send_header(SIGNATURE_HEADER, mac)
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -379,8 +485,17 @@ class Handler(BaseHTTPRequestHandler):
             return
         with self.state.count_lock:
             self.state.requests += 1
+        signed = valid_nonce(self.headers.get(NONCE_HEADER)) and self.headers.get(SIGNATURE_HEADER)
+        if self.state.require_signature and not signed:
+            self._discard_body()
+            self._error(HTTPStatus.FORBIDDEN, "this endpoint takes only signed requests: call it "
+                        "through the sagemaker-runtime client (invoke_endpoint)")  # fmt: skip
+            return
         try:
             body = self._read_body()
+            if signed and not self._signature_ok(body):
+                raise RequestError(HTTPStatus.FORBIDDEN, "the request's signature does not "
+                                   "match: it was not signed with this endpoint's secret")  # fmt: skip
             scorer = self.state.scorer
             if scorer is None:
                 raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "the model is still loading")
@@ -416,6 +531,13 @@ class Handler(BaseHTTPRequestHandler):
             self._error(
                 HTTPStatus.INTERNAL_SERVER_ERROR, f"the model failed: {type(exc).__name__}: {exc}"
             )
+
+    def _signature_ok(self, body: bytes) -> bool:
+        expected = request_signature(
+            self.state.secret, self.command, self.path, self.headers.get(NONCE_HEADER, ""),
+            self.headers.get("Content-Type", ""), self.headers.get("Accept", ""), body,
+        )  # fmt: skip
+        return hmac.compare_digest(expected, self.headers.get(SIGNATURE_HEADER, ""))
 
     def _content_length(self) -> int:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -479,12 +601,21 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
-def serve(record_path: Path, token: str) -> int:
-    """Bind, announce the port, load the model, serve until SIGTERM."""
+def serve(record_path: Path, instance: str) -> int:
+    """Read the secret, bind, announce the port, load the model, serve until SIGTERM."""
     record = json.loads(record_path.read_text(encoding="utf-8"))
     name = record["EndpointName"]
     local = record["Local"]
-    state = State(name, token, list(local["InferenceResponseKeys"]))
+    if local.get("Token") != instance:
+        _log(f"the record {record_path} is not this server's (instance {instance}); exiting")
+        return 2
+    try:
+        secret = read_secret(local["SecretFile"])
+    except (SecretError, KeyError) as exc:
+        _log(f"MODEL LOAD FAILED: {exc}")
+        return 1
+    state = State(name, secret, list(local["InferenceResponseKeys"]),
+                  bool(local.get("RequireSignature", True)))  # fmt: skip
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = Server(("127.0.0.1", 0), handler)
     port = server.server_address[1]
@@ -538,9 +669,10 @@ def serve(record_path: Path, token: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The local SageMaker endpoint's HTTP server.")
     parser.add_argument("--record", required=True, help="the endpoint's JSON record")
-    parser.add_argument("--token", required=True, help="identifies this server instance")
+    parser.add_argument("--instance", required=True, help="tells this server process apart "
+                        "(not a secret: the secret is read from the file the record names)")  # fmt: skip
     args = parser.parse_args(argv)
-    return serve(Path(args.record), args.token)
+    return serve(Path(args.record), args.instance)
 
 
 if __name__ == "__main__":
