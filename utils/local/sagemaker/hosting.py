@@ -445,13 +445,11 @@ def await_server(proc: subprocess.Popen[bytes], local: dict[str, Any],
 def live_status(record: dict[str, Any]) -> tuple[str, str | None]:
     """The endpoint's status as its server shows it now, and a failure reason."""
     status = record.get("EndpointStatus", "Failed")
-    if status == "Failed":
-        return status, record.get("FailureReason")
+    if status in ("Failed", "Deleting"):
+        return status, record.get("FailureReason") if status == "Failed" else None
     local = record.get("Local") or {}
     pid, port, token = local.get("Pid"), local.get("Port"), local.get("Token")
     answer = ping(port, endpoint_secret(local))
-    if status == "Deleting":
-        return status, None
     if answer in ("ready", "loading"):
         return ("InService" if answer == "ready" else "Creating"), None
     alive = process_alive(pid, token)
