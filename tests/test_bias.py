@@ -3,14 +3,12 @@ and the aws path checked at the level of the CreateProcessingJob request (moto).
 
 from __future__ import annotations
 
-import io
 import json
 
 import pandas as pd
 import pytest
 
 from utils import bias
-from utils.errors import ConfigError
 
 ROLE = "arn:aws:iam::123456789012:role/lab-clarify"
 
@@ -182,45 +180,12 @@ def test_balance_bad_input(frame, by, message):
         bias.balance(frame, by=by)
 
 
-# -- the lake: local run and files ---------------------------------------------------------------
-def test_local_run_writes_clarify_files(local_lab, reviews):
-    wr = local_lab.wr
-    data_uri = local_lab.s3_uri("data/transformed/reviews.csv")
-    wr.s3.to_csv(reviews, data_uri, index=False)
-    out = bias.report_uri(local_lab, "unbalanced")
-    assert out == f"s3://{local_lab.bucket}/bias/generated_bias_report/unbalanced"
-    analysis = bias.run_pre_training_bias(local_lab, local_lab.s3_uri("data/transformed/"), out)
-    assert wr.s3.list_objects(out + "/") == [f"{out}/analysis.json", f"{out}/analysis_config.json"]
-    assert bias.read_analysis(local_lab, out) == json.loads(json.dumps(analysis))
-    config = json.loads(local_lab.local_path(f"{out}/analysis_config.json").read_text())
-    assert config == bias.analysis_config(list(reviews.columns))
-    # the frame read back from the lake gives smclarify's numbers
-    facets = analysis["pre_training_bias_metrics"]["facets"]["product_category"]
-    assert facets == _smclarify_direct(wr.s3.read_csv(data_uri))
-
-
-def test_write_balanced_csv(local_lab, reviews):
-    balanced = bias.balance(reviews, seed=3)
-    uri = bias.write_balanced(local_lab, balanced.assign(extra=1))
-    assert uri == local_lab.s3_uri(bias.BALANCED_KEY)
-    back = local_lab.wr.s3.read_csv(uri)
-    assert list(back.columns) == list(bias.BALANCED_COLUMNS)
-    assert len(back) == len(balanced)
-    from utils import prereqs
-
-    assert prereqs.balanced_data_ready(local_lab) is None
-
-
+# -- the lake --------------------------------------------------------------------------------
 def test_prerequisite_checks_say_what_is_missing(local_lab):
     from utils import prereqs
 
     assert "data/balanced/" in prereqs.balanced_data_ready(local_lab)
     assert "'reviews'" in prereqs.reviews_table_ready(local_lab)
-
-
-def test_missing_analysis_json_is_a_clear_error(local_lab):
-    with pytest.raises(bias.BiasInputError, match="no analysis.json"):
-        bias.read_analysis(local_lab, bias.report_uri(local_lab, "nothing"))
 
 
 # -- aws: the Clarify processing job, offline with moto --------------------------------------
@@ -245,22 +210,26 @@ def _capture_requests(processor) -> list[dict]:
     return captured
 
 
-def test_aws_runs_a_clarify_job_with_the_course_configuration(clarify_lab, reviews):
+def test_aws_runs_the_course_clarify_job(clarify_lab, reviews):
+    """The course's calls on the aws backend send the request Clarify expects (moto records it)."""
     import boto3
+    from sagemaker import clarify
 
     lab = clarify_lab
-    lab.wr.s3.to_csv(reviews.head(200), lab.s3_uri("data/transformed/r.csv"), index=False)
-    out = bias.report_uri(lab, "unbalanced")
-    # the job would write analysis.json; moto runs nothing, so put the expected result there
-    expected = bias.pre_training_bias_report(reviews.head(200))
-    bias.write_analysis(lab, expected, out)
-
-    processor = bias.clarify_processor(lab)
+    data_uri = lab.s3_uri("bias/unbalanced/r.csv")
+    lab.wr.s3.to_csv(reviews.head(200), data_uri, index=False)
+    out = lab.s3_uri("bias/generated_bias_report/unbalanced")
+    data_config = clarify.DataConfig(s3_data_input_path=data_uri, s3_output_path=out,
+                                     label="sentiment", headers=list(reviews.columns),
+                                     dataset_type="text/csv")  # fmt: skip
+    bias_config = clarify.BiasConfig(label_values_or_threshold=[1], facet_name="product_category")
+    processor = clarify.SageMakerClarifyProcessor(role=lab.role, instance_count=1,
+                                                  instance_type="ml.m5.large",
+                                                  sagemaker_session=lab.session)  # fmt: skip
     requests = _capture_requests(processor)
-    analysis = bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"), out,
-                                          job_name="clarify-unbalanced", processor=processor)  # fmt: skip
-    assert analysis == json.loads(json.dumps(expected))
-
+    processor.run_pre_training_bias(data_config=data_config, data_bias_config=bias_config,
+                                    methods=list(bias.METHODS), wait=False, logs=False,
+                                    job_name="clarify-unbalanced")  # fmt: skip
     (request,) = requests
     assert request["ProcessingJobName"] == "clarify-unbalanced"
     assert request["RoleArn"] == ROLE
@@ -268,12 +237,12 @@ def test_aws_runs_a_clarify_job_with_the_course_configuration(clarify_lab, revie
         "InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}  # fmt: skip
     assert "sagemaker-clarify-processing" in request["AppSpecification"]["ImageUri"]
     inputs = {i["InputName"]: i["S3Input"] for i in request["ProcessingInputs"]}
-    assert inputs["dataset"]["S3Uri"] == "s3://lab-clarify/data/transformed/"
+    assert inputs["dataset"]["S3Uri"] == data_uri
     assert inputs["analysis_config"]["S3Uri"] == f"{out}/analysis_config.json"
     (output,) = request["ProcessingOutputConfig"]["Outputs"]
     assert output["OutputName"] == "analysis_result" and output["S3Output"]["S3Uri"] == out
 
-    # the analysis config the SDK uploaded is the one the local backend writes
+    # the analysis config the SDK uploaded is the one the local Clarify reads
     body = boto3.client("s3").get_object(Bucket="lab-clarify",
                                          Key="bias/generated_bias_report/unbalanced/analysis_config.json")  # fmt: skip
     sent = json.loads(body["Body"].read())
@@ -281,36 +250,5 @@ def test_aws_runs_a_clarify_job_with_the_course_configuration(clarify_lab, revie
     assert sent["methods"]["pre_training_bias"]["methods"] == list(bias.METHODS)
     assert sent["facet"] == [{"name_or_index": "product_category"}]
     assert sent["label_values_or_threshold"] == [1]
-    described = boto3.client("sagemaker").describe_processing_job(
-        ProcessingJobName="clarify-unbalanced")  # fmt: skip
-    assert described["ProcessingJobStatus"] == "Completed"
-
-
-def test_aws_without_analysis_json_or_role_fails_clearly(clarify_lab, reviews, monkeypatch):
-    lab = clarify_lab
-    lab.wr.s3.to_csv(reviews.head(50), lab.s3_uri("data/transformed/r.csv"), index=False)
-    with pytest.raises(bias.BiasInputError, match="no analysis.json"):
-        bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"),
-                                   bias.report_uri(lab, "x"), job_name="clarify-x")  # fmt: skip
-    with pytest.raises(bias.BiasInputError, match="facet column 'category'"):
-        bias.run_clarify_job(lab, lab.s3_uri("data/transformed/"), bias.report_uri(lab, "x"),
-                             headers=list(reviews.columns), facet="category")  # fmt: skip
-    import utils
-
-    no_role = utils.connect("aws", bucket="lab-clarify", region="us-east-1")
-    with pytest.raises(ConfigError, match="IAM role"):
-        bias.clarify_processor(no_role)
-
-
-def test_analysis_json_round_trips_through_s3(clarify_lab):
-    analysis = {"version": "1.0", "pre_training_bias_metrics": {"label": "sentiment",
-                "facets": {"product_category": [{"value_or_threshold": "A", "metrics": [
-                    {"name": "KL", "description": "d", "value": float("inf")},
-                    {"name": "JS", "description": "d", "value": float("nan")}]}]},
-                "label_value_or_threshold": "1"}}  # fmt: skip
-    uri = bias.write_analysis(clarify_lab, analysis, "s3://lab-clarify/bias/x/")
-    assert uri == "s3://lab-clarify/bias/x/analysis.json"
-    buffer = io.BytesIO()
-    clarify_lab.wr.s3.download(path=uri, local_file=buffer)
-    metrics = json.loads(buffer.getvalue())["pre_training_bias_metrics"]["facets"]
-    assert [m["value"] for m in metrics["product_category"][0]["metrics"]] == ["Infinity", None]
+    described = processor.latest_job.describe()
+    assert described["ProcessingJobName"] == "clarify-unbalanced"

@@ -195,9 +195,8 @@ def test_course_flow_runs_clarify_on_lab_session(lab, reviews, tmp_path, held_wo
     # computed in-process before the job existed
     frame = lab.wr.s3.read_csv(data_uri)
     assert facets == _smclarify_direct(frame)
-    in_process = bias.report_uri(lab, "in-process")
-    bias.run_pre_training_bias(lab, data_uri, in_process)
-    assert bias.read_analysis(lab, in_process) == analysis
+    in_process = bias.pre_training_bias_report(frame)
+    assert json.loads(local_clarify.to_json(in_process)) == analysis
 
     # the report: a valid notebook with the data, the facet, each metric per value; its HTML
     notebook = nbformat.reads(_read(lab, f"{output}/report.ipynb").decode(), as_version=4)
@@ -241,7 +240,7 @@ def test_balanced_run_waits_and_shows_the_logs(lab, reviews, tmp_path, capsys):
     assert any("report.pdf is not written" in m for m in messages)
     assert all(m in printed for m in messages)
 
-    analysis = bias.read_analysis(lab, output)
+    analysis = json.loads(_read(lab, f"{output}/analysis.json"))
     facets = analysis["pre_training_bias_metrics"]["facets"]["product_category"]
     assert facets == _smclarify_direct(lab.wr.s3.read_csv(data_uri))
     assert "report.html" in _keys(lab, output)
@@ -569,15 +568,3 @@ def test_processing_job_calls_conform_to_moto(sagemaker_api):
         with pytest.raises(ClientError) as unknown:
             call(ProcessingJobName="conform-none")
         assert unknown.value.response["Error"]["Code"] == "ValidationException"
-
-
-def test_the_bias_helper_runs_the_sdk_job_when_given_a_processor(lab, reviews):
-    data_uri = lab.s3_uri("data/transformed/reviews.csv")
-    lab.wr.s3.to_csv(reviews.head(400), data_uri, index=False)
-    via_job, in_process = bias.report_uri(lab, "via-job"), bias.report_uri(lab, "in-process")
-    analysis = bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"), via_job,
-                                          processor=bias.clarify_processor(lab))  # fmt: skip
-    assert _keys(lab, via_job) == ["analysis.json", "analysis_config.json", "report.html",
-                                   "report.ipynb"]  # fmt: skip
-    bias.run_pre_training_bias(lab, lab.s3_uri("data/transformed/"), in_process)
-    assert analysis == bias.read_analysis(lab, in_process)

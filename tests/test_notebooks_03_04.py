@@ -7,6 +7,7 @@ run starts from the lake 01 leaves behind, as a learner's would.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -117,8 +118,14 @@ def test_04_detect_bias_local(run_notebook, home):
     unbalanced_uri, balanced_uri = rec["analysis_uris"]
     assert unbalanced_uri == lab.s3_uri("bias/generated_bias_report/unbalanced/analysis.json")
     assert balanced_uri == lab.s3_uri("bias/generated_bias_report/balanced/analysis.json")
-    stored = bias.read_analysis(lab, unbalanced_uri.rsplit("/", 1)[0])
+    stored = json.loads(lab.local_path(unbalanced_uri).read_text())
     assert stored["version"] == "1.0"
+    # the course's Clarify flow ran two processing jobs, which wrote Clarify's files
+    assert rec["job_status_unbalanced"] == rec["job_status_balanced"] == "Completed"
+    assert sorted(rec["report_files_unbalanced"]) == [
+        "analysis.json", "analysis_config.json", "report.html", "report.ipynb"]  # fmt: skip
+    jobs = lab.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
+    assert len(jobs) == 2 and {j["ProcessingJobStatus"] for j in jobs} == {"Completed"}
     assert stored["pre_training_bias_metrics"]["label_value_or_threshold"] == "1"
     same(rec["metrics_unbalanced"], bias.metrics_table(stored))
 

@@ -4,18 +4,11 @@ The course runs a SageMaker Clarify processing job: facet ``product_category``, 
 ``sentiment`` with the positive value 1, metrics CI, DPL, KL, JS, LP, TVD and KS. Clarify compares
 each value of the facet with all the other rows ("one vs. rest") and writes ``analysis.json``.
 
-The metrics and the ``analysis.json`` format are the local Clarify container's
-(:mod:`utils.local.clarify`), which the local backend runs for ``SageMakerClarifyProcessor``'s
-processing jobs; this module keeps the course helpers around them.
-
-- ``local``: :func:`run_pre_training_bias` reads the same CSV from the lake, computes the metrics
-  in-process with the local Clarify's functions (``smclarify.bias.report.bias_report``) and writes
-  ``analysis_config.json`` and ``analysis.json`` to the output prefix, in Clarify's layout. Given a
-  ``processor`` (``clarify_processor(lab)``), it runs the SDK's Clarify job on ``lab.session``
-  instead, as on aws, which also writes ``report.html`` and ``report.ipynb``.
-- ``aws``: the same function builds ``clarify.DataConfig``, ``clarify.BiasConfig`` and a
-  ``SageMakerClarifyProcessor`` and calls ``run_pre_training_bias(..., methods=[...])``; the job
-  writes ``analysis.json``, which is read back.
+The course's calls (``clarify.DataConfig``, ``clarify.BiasConfig``,
+``clarify.SageMakerClarifyProcessor(...).run_pre_training_bias``) run the job on both backends,
+in ``04_detect_bias`` itself; locally the job's engine is :mod:`utils.local.clarify`, whose metric
+functions and ``analysis.json`` format this module shares. It keeps the course helpers around the
+job: checking the inputs, reading the metrics out of ``analysis.json`` into tables, balancing.
 
 :func:`balance` samples the data down as the course does (by sentiment, or by product category x
 sentiment), seeded. Bad input (a missing column, a label value not in the data, an empty data
@@ -24,9 +17,7 @@ set) raises :class:`BiasInputError` saying what and where.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +34,7 @@ METHODS: tuple[str, ...] = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS")
 ANALYSIS_VERSION = local_clarify.ANALYSIS_VERSION
 REPORT_PREFIX = "bias/generated_bias_report/"  # + "unbalanced" / "balanced", as in the course
 BALANCED_KEY = "data/balanced/womens_clothing_ecommerce_reviews_balanced.csv"
-BALANCED_COLUMNS: tuple[str, ...] = ("sentiment", "review_body", "product_category")
+BALANCED_COLUMNS: list[str] = ["sentiment", "review_body", "product_category"]
 INSTANCE_TYPE = "ml.m5.large"
 
 TABLE_COLUMNS = ["facet", "value_or_threshold", "metric", "description", "value", "error"]
@@ -260,171 +251,3 @@ def analysis_config(
             "pre_training_bias": {"methods": list(methods)},
         },
     }
-
-
-def report_uri(lab: Any, name: str) -> str:
-    """``s3://<bucket>/bias/generated_bias_report/<name>`` (no trailing slash, as the course)."""
-    return lab.s3_uri(f"{REPORT_PREFIX}{name}")
-
-
-def _write_json(lab: Any, data: dict[str, Any], uri: str) -> str:
-    import io
-
-    body = local_clarify.to_json(data).encode("utf-8")
-    lab.wr.s3.upload(local_file=io.BytesIO(body), path=uri)
-    return uri
-
-
-def write_analysis(lab: Any, analysis: dict[str, Any], output_uri: str) -> str:
-    """Write ``analysis`` to ``<output_uri>/analysis.json``; returns that URI.
-
-    AWS equivalent: the Clarify job's ``ProcessingOutput`` (``analysis_result``) upload.
-    """
-    return _write_json(lab, analysis, f"{output_uri.rstrip('/')}/analysis.json")
-
-
-def read_analysis(lab: Any, output_uri: str) -> dict[str, Any]:
-    """Read ``<output_uri>/analysis.json`` (local lake or S3).
-
-    AWS equivalent: ``sagemaker.s3.S3Downloader.read_file`` of the job's analysis.json.
-    """
-    import io
-
-    uri = f"{output_uri.rstrip('/')}/analysis.json"
-    if not lab.wr.s3.does_object_exist(uri):
-        raise BiasInputError(f"no analysis.json at {uri}: the bias analysis has not written it")
-    buffer = io.BytesIO()
-    lab.wr.s3.download(path=uri, local_file=buffer)
-    return json.loads(buffer.getvalue().decode("utf-8"))
-
-
-def write_balanced(lab: Any, df: pd.DataFrame, key: str = BALANCED_KEY) -> str:
-    """Write the balanced reviews (sentiment, review_body, product_category) as a CSV, no index.
-
-    AWS equivalent: ``wr.s3.to_csv(df, 's3://<bucket>/data/balanced/...csv', index=False)``.
-    """
-    missing = [c for c in BALANCED_COLUMNS if c not in df.columns]
-    if missing:
-        raise BiasInputError(f"write_balanced: the data has no column(s) {missing}")
-    uri = lab.s3_uri(key)
-    lab.wr.s3.to_csv(df=df[list(BALANCED_COLUMNS)], path=uri, index=False)
-    return uri
-
-
-# -- one call, two backends ------------------------------------------------------------------
-def _role(lab: Any, role: str | None) -> str:
-    """``role``, else the lab's SageMaker execution role (``lab.role``: ROLE / ``$LAB_ROLE``, else
-    ``get_execution_role()``; a ConfigError saying how to set one if there is none)."""
-    return role or lab.role
-
-
-def clarify_processor(
-    lab: Any,
-    role: str | None = None,
-    instance_type: str = INSTANCE_TYPE,
-    instance_count: int = 1,
-    sagemaker_session: Any = None,
-) -> Any:
-    """A ``sagemaker.clarify.SageMakerClarifyProcessor`` on ``lab.session`` (both backends).
-
-    AWS equivalent: ``clarify.SageMakerClarifyProcessor(role=role, instance_count=1,
-    instance_type='ml.m5.large', sagemaker_session=sess)`` as in the course.
-    """
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    from sagemaker import clarify
-
-    return clarify.SageMakerClarifyProcessor(
-        role=_role(lab, role),
-        instance_count=instance_count,
-        instance_type=instance_type,
-        sagemaker_session=sagemaker_session or lab.session,
-    )
-
-
-def run_clarify_job(
-    lab: Any,
-    data_uri: str,
-    output_uri: str,
-    headers: Sequence[str],
-    facet: str = FACET,
-    label: str = LABEL,
-    label_values: Sequence[Any] = POSITIVE_LABEL_VALUES,
-    methods: Sequence[str] = METHODS,
-    instance_type: str = INSTANCE_TYPE,
-    wait: bool = True,
-    logs: bool = False,
-    job_name: str | None = None,
-    processor: Any = None,
-) -> Any:
-    """Start a SageMaker Clarify pre-training bias job; returns the processor (``latest_job``).
-
-    AWS equivalent, as in the course: ``clarify.DataConfig(s3_data_input_path, s3_output_path,
-    label, headers, dataset_type='text/csv')``, ``clarify.BiasConfig(label_values_or_threshold,
-    facet_name)``, ``processor.run_pre_training_bias(data_config, data_bias_config, methods)``.
-    Billable: one ml.m5.large processing job (about 3-4 minutes).
-    """
-    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    from sagemaker import clarify
-
-    headers = list(headers)
-    for role, name in (("facet", facet), ("label", label)):
-        if name not in headers:
-            raise BiasInputError(
-                f"the {role} column {name!r} is not among the headers {headers} of {data_uri}"
-            )
-    processor = processor or clarify_processor(lab, instance_type=instance_type)
-    data_config = clarify.DataConfig(
-        s3_data_input_path=data_uri,
-        s3_output_path=output_uri,
-        label=label,
-        headers=headers,
-        dataset_type="text/csv",
-    )
-    bias_config = clarify.BiasConfig(label_values_or_threshold=list(label_values), facet_name=facet)
-    processor.run_pre_training_bias(
-        data_config=data_config,
-        data_bias_config=bias_config,
-        methods=list(methods),
-        wait=wait,
-        logs=logs,
-        job_name=job_name,
-    )
-    return processor
-
-
-def run_pre_training_bias(
-    lab: Any,
-    data_uri: str,
-    output_uri: str,
-    facet: str = FACET,
-    label: str = LABEL,
-    label_values: Sequence[Any] = POSITIVE_LABEL_VALUES,
-    methods: Sequence[str] = METHODS,
-    instance_type: str = INSTANCE_TYPE,
-    logs: bool = False,
-    job_name: str | None = None,
-    processor: Any = None,
-) -> dict[str, Any]:
-    """Measure the pre-training bias of the CSV at ``data_uri``; ``analysis.json`` goes to
-    ``output_uri``; returns its content.
-
-    ``local`` without a ``processor``: reads the CSV with ``wr.s3.read_csv`` and computes with
-    the local Clarify's smclarify functions in-process, then writes ``analysis_config.json`` and
-    ``analysis.json`` (``instance_type``, ``logs`` and ``job_name`` are for the job and are not
-    used). ``aws``, or ``local`` with a ``processor`` (:func:`clarify_processor`): runs the SDK's
-    SageMaker Clarify processing job (:func:`run_clarify_job`) on ``lab.session``, waits for it,
-    and reads ``analysis.json``; the job also writes ``report.html`` and ``report.ipynb``.
-    AWS equivalent: ``SageMakerClarifyProcessor.run_pre_training_bias``.
-    """
-    df = lab.wr.s3.read_csv(data_uri)
-    check_bias_inputs(df, facet, label, label_values, where=data_uri)
-    if lab.is_local and processor is None:
-        config = analysis_config(list(df.columns), facet, label, label_values, methods)
-        _write_json(lab, config, f"{output_uri.rstrip('/')}/analysis_config.json")
-        analysis = pre_training_bias_report(df, facet, label, label_values, methods)
-        write_analysis(lab, analysis, output_uri)
-        return analysis
-    run_clarify_job(lab, data_uri, output_uri, list(df.columns), facet, label, label_values,
-                    methods, instance_type=instance_type, wait=True, logs=logs,
-                    job_name=job_name, processor=processor)  # fmt: skip
-    return read_analysis(lab, output_uri)
