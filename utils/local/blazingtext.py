@@ -484,12 +484,14 @@ def train_in_child(files: dict[str, str], args: dict[str, Any], model_path: Path
         [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=env, cwd=root,
     )  # fmt: skip
+    pending: str | None = request  # sent once: a retried communicate() takes no input
     try:
         while True:
             try:
-                stdout, stderr = proc.communicate(request, timeout=POLL_SECONDS if stop else None)
+                stdout, stderr = proc.communicate(pending, timeout=POLL_SECONDS if stop else None)
                 break
             except subprocess.TimeoutExpired:
+                pending = None
                 if stop is not None:
                     stop()
     except BaseException:
