@@ -109,7 +109,9 @@ class SecretError(Exception):
 
 
 def read_secret(path: str | os.PathLike[str]) -> bytes:
-    """The endpoint's secret; refused unless the file is ours and nobody else can read it."""
+    """The endpoint's secret; refused unless the file is ours and nobody else can read it.
+
+    AWS equivalent: the credentials that SigV4 signs InvokeEndpoint requests with."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
@@ -137,7 +139,9 @@ def _digest(body: bytes) -> bytes:
 
 def request_signature(secret: bytes, method: str, path: str, nonce: str, content_type: str,
                       accept: str, body: bytes) -> str:  # fmt: skip
-    """What a client sends as ``X-Lab-Signature``: it holds the endpoint's secret."""
+    """What a client sends as ``X-Lab-Signature``: it holds the endpoint's secret.
+
+    AWS equivalent: the SigV4 signature of an InvokeEndpoint request."""
     parts = [b"lab-endpoint-request-v1", method.encode(), path.encode(), nonce.encode(),
              content_type.encode(), accept.encode(), _digest(body)]  # fmt: skip
     return hmac.new(secret, b"\n".join(parts), hashlib.sha256).hexdigest()
@@ -145,13 +149,16 @@ def request_signature(secret: bytes, method: str, path: str, nonce: str, content
 
 def response_signature(secret: bytes, nonce: str, status: int, content_type: str,
                        body: bytes) -> str:  # fmt: skip
-    """What the server answers as ``X-Lab-Signature``: it is this endpoint's server."""
+    """What the server answers as ``X-Lab-Signature``: it is this endpoint's server.
+
+    AWS equivalent: TLS, which proves to the client that it talks to SageMaker."""
     parts = [b"lab-endpoint-response-v1", nonce.encode(), str(int(status)).encode(),
              content_type.encode(), _digest(body)]  # fmt: skip
     return hmac.new(secret, b"\n".join(parts), hashlib.sha256).hexdigest()
 
 
 def valid_nonce(value: str | None) -> bool:
+    """A client's nonce: 32 to 128 lowercase hex digits (AWS: none, TLS does this)."""
     return bool(value) and _NONCE_RE.match(str(value)) is not None
 
 

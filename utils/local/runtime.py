@@ -44,7 +44,9 @@ _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
 
 
 class Connections:
-    """Kept-alive HTTP connections to local servers, one pool per thread."""
+    """Kept-alive HTTP connections to local servers, one pool per thread.
+
+    AWS equivalent: botocore's connection pool to the runtime endpoint."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -94,7 +96,9 @@ class Connections:
 
 
 class RuntimeService(Service):
-    """Amazon SageMaker Runtime on the local backend: InvokeEndpoint."""
+    """Amazon SageMaker Runtime on the local backend: InvokeEndpoint.
+
+    AWS equivalent: ``boto3.client("sagemaker-runtime")``."""
 
     service_name = "sagemaker-runtime"
 

@@ -89,7 +89,9 @@ _CHILDREN_LOCK = threading.Lock()
 
 # -- names, errors, times ------------------------------------------------------------------------
 def check_name(name: Any, field: str) -> str:
-    """SageMaker's rule for model, endpoint config and endpoint names (``field``: modelName...)."""
+    """SageMaker's rule for model, endpoint config and endpoint names (``field``: modelName...).
+
+    AWS equivalent: the ValidationException of the name's pattern constraint."""
     if not isinstance(name, str) or not JOB_NAME_RE.match(name):
         raise ServiceError(
             "ValidationException",
@@ -111,7 +113,9 @@ def check_instance_count(count: Any) -> None:
 
 
 def unsupported(call: str, **given: Any) -> None:
-    """NotImplementedError for a parameter that would change what the call does locally."""
+    """NotImplementedError for a parameter that would change what the call does locally.
+
+    AWS equivalent: none; on AWS the parameter takes effect."""
     name = next((k for k, v in given.items() if v not in (None, False)), None)
     if name is not None:
         raise NotImplementedError(f"local backend: {call}({name}=...) is not implemented locally "
@@ -133,7 +137,10 @@ def _time(value: str | None) -> dt.datetime | None:
 
 # -- the records ---------------------------------------------------------------------------------
 class HostingStore:
-    """The hosting records of one lab home: models, endpoint configs and endpoints."""
+    """The hosting records of one lab home: models, endpoint configs and endpoints.
+
+    AWS equivalent: what SageMaker keeps for an account and region (the Describe* answers).
+    """
 
     def __init__(self, account: LocalAccount) -> None:
         self.account = account
@@ -220,7 +227,8 @@ class HostingStore:
 
 
 def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> dict[str, Any]:
-    """What the endpoint's server loads and answers, from the model's record.
+    """What the endpoint's server loads and answers, from the model's record (AWS: the
+    containers an endpoint starts, with their model data and environment).
 
     A model of CreateModel: its model container's image and model data, unpacked into the
     endpoint's folder; the keys of the last container's ``SAGEMAKER_INFERENCE_OUTPUT``. A model
@@ -240,7 +248,9 @@ def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> 
 
 
 def serving_container(containers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The container whose model the endpoint serves: the one that is not a feature transform."""
+    """The container whose model the endpoint serves: the one that is not a feature transform.
+
+    AWS equivalent: none; AWS runs every container of the pipeline in turn."""
     models = [c for c in containers if images.repository(c.get("Image", "")) != FEATURE_TRANSFORM]
     if not models:
         raise _invalid(
@@ -268,7 +278,8 @@ def _reap() -> None:
 
 def process_alive(pid: int | None, token: str | None) -> bool:
     """Is ``pid`` still the endpoint's server? Its command line holds the instance id ``token``
-    (an id, not a secret). False for a dead, zombie or foreign process."""
+    (an id, not a secret). False for a dead, zombie or foreign process. AWS equivalent: the
+    health of the endpoint's instance."""
     if not pid:
         return False
     import psutil
@@ -284,7 +295,9 @@ def process_alive(pid: int | None, token: str | None) -> bool:
 
 
 def endpoint_secret(local: dict[str, Any]) -> bytes | None:
-    """The endpoint's secret from its record's secret file, or None if it cannot be used."""
+    """The endpoint's secret from its record's secret file, or None if it cannot be used.
+
+    AWS equivalent: the SigV4 credentials that authenticate an InvokeEndpoint request."""
     try:
         return read_secret(local["SecretFile"])
     except (SecretError, KeyError, TypeError):
@@ -293,7 +306,8 @@ def endpoint_secret(local: dict[str, Any]) -> bytes | None:
 
 def ping(port: int | None, secret: bytes | None, timeout: float = PING_TIMEOUT) -> str | None:
     """``'ready'`` (200) or ``'loading'`` (503) from this endpoint's server, proven by its
-    signature over a fresh nonce; None when nothing answers, or something that cannot sign."""
+    signature over a fresh nonce; None when nothing answers, or something that cannot sign.
+    AWS equivalent: SageMaker's health check of the container (``GET /ping``)."""
     if not port or not secret:
         return None
     nonce = secrets.token_hex(16)
@@ -314,7 +328,9 @@ def ping(port: int | None, secret: bytes | None, timeout: float = PING_TIMEOUT) 
 
 
 def log_tail(path: Path, offset: int = 0, lines: int = 6) -> str:
-    """The end of this server's part of the log: the load failure if there is one."""
+    """The end of this server's part of the log: the load failure if there is one.
+
+    AWS equivalent: the endpoint's CloudWatch log stream, quoted in a FailureReason."""
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
@@ -357,7 +373,8 @@ def _read_port(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
 
 def spawn_server(record: dict[str, Any], record_path: Path) -> subprocess.Popen[bytes]:
     """Start the endpoint's server; fills ``Local.Pid`` and ``Local.Port`` (None if it did not
-    announce one). Its command line holds the record's path and instance id, no secret."""
+    announce one). Its command line holds the record's path and instance id, no secret.
+    AWS equivalent: SageMaker starting the endpoint's instance and container."""
     from utils.config import project_root
 
     local = record["Local"]
@@ -389,7 +406,7 @@ def stop_server(local: dict[str, Any], grace: float = 10.0) -> None:
     """SIGTERM the server's process group, then SIGKILL after ``grace`` seconds.
 
     Only a process proven to be this endpoint's server is signalled: its command line holds
-    the endpoint's instance id.
+    the endpoint's instance id. AWS equivalent: the instance going away with DeleteEndpoint.
     """
     pid, token = local.get("Pid"), local.get("Token")
     if not process_alive(pid, token):
@@ -418,7 +435,9 @@ def stop_server(local: dict[str, Any], grace: float = 10.0) -> None:
 
 def await_server(proc: subprocess.Popen[bytes], local: dict[str, Any],
                  timeout: float) -> tuple[str, str | None]:  # fmt: skip
-    """Wait until the new server is ready (InService) or has failed; (status, reason)."""
+    """Wait until the new server is ready (InService) or has failed; (status, reason).
+
+    AWS equivalent: the endpoint moving from Creating to InService or Failed."""
     log_file, offset = Path(local["Log"]), int(local.get("LogOffset") or 0)
     if local.get("Port") is None:
         stop_server(local, grace=2.0)
@@ -443,7 +462,9 @@ def await_server(proc: subprocess.Popen[bytes], local: dict[str, Any],
 
 
 def live_status(record: dict[str, Any]) -> tuple[str, str | None]:
-    """The endpoint's status as its server shows it now, and a failure reason."""
+    """The endpoint's status as its server shows it now, and a failure reason.
+
+    AWS equivalent: DescribeEndpoint's EndpointStatus and FailureReason."""
     status = record.get("EndpointStatus", "Failed")
     if status in ("Failed", "Deleting"):
         return status, record.get("FailureReason") if status == "Failed" else None
@@ -472,7 +493,9 @@ def live_status(record: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def check_container(home: Path, container: dict[str, Any], where: str) -> None:
-    """A container CreateModel accepts locally: a servable image and model data in the lake."""
+    """A container CreateModel accepts locally: a servable image and model data in the lake.
+
+    AWS equivalent: CreateModel's checks of each ContainerDefinition."""
     unsupported(f"CreateModel({where})", **{k: container.get(k) for k in (
         "ModelDataSource", "AdditionalModelDataSources", "ModelPackageName",
         "InferenceSpecificationName")})  # fmt: skip
@@ -508,7 +531,9 @@ def _aware(value: Any) -> dt.datetime | None:
 def page(rows: list[dict[str, Any]], key: str, sort_keys: dict[str, str], sort_by: str | None,
          sort_order: str | None, max_results: int | None,
          next_token: str | None) -> dict[str, Any]:  # fmt: skip
-    """One page of a List* answer, sorted as AWS sorts (CreationTime, Descending by default)."""
+    """One page of a List* answer, sorted as AWS sorts (CreationTime, Descending by default).
+
+    AWS equivalent: SortBy, SortOrder, MaxResults (10 by default) and NextToken."""
     sort_by, sort_order = sort_by or "CreationTime", sort_order or "Descending"
     if sort_by not in sort_keys:
         raise _invalid(f"1 validation error detected: Value {sort_by!r} at 'sortBy' failed to "
@@ -855,7 +880,9 @@ class HostingAPI:
 
 
 def log_group(name: str) -> str:
-    """The CloudWatch log group of an endpoint (what the local logs client reads)."""
+    """The CloudWatch log group of an endpoint (what the local logs client reads).
+
+    AWS equivalent: ``/aws/sagemaker/Endpoints/<name>``."""
     return f"{ENDPOINT_GROUP}{name}"
 
 
