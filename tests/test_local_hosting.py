@@ -181,7 +181,7 @@ def _endpoint(lab, name, model_name, **variant):
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1,
         "InstanceType": "ml.m5.large", **variant}])  # fmt: skip
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=[TAG])
     return sm.describe_endpoint(EndpointName=name)
 
 
@@ -399,7 +399,10 @@ def test_duplicates_deleted_endpoints_and_bad_bodies(lab, served, trained):
         with pytest.raises(ClientError, match="Cannot create already existing endpoint") as err:
             sm.create_endpoint(EndpointName=name, EndpointConfigName="served-ep")
         assert _code(err.value) == "ValidationException"
-    assert sm.describe_endpoint(EndpointName="served-ep")["EndpointStatus"] == "InService"
+    desc = sm.describe_endpoint(EndpointName="served-ep")
+    assert desc["EndpointStatus"] == "InService"
+    assert desc["EndpointArn"].endswith(":endpoint/served-ep")
+    assert sm.list_tags(ResourceArn=desc["EndpointArn"])["Tags"] == [TAG]
     # the SDK reuses an existing model with a warning (it catches exactly AWS's message)
     container = sm.describe_model(ModelName="served-model")["PrimaryContainer"]
     assert lab.session.create_model("served-model", lab.role, container) == "served-model"
