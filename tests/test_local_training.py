@@ -375,6 +375,11 @@ def test_stop_training_job_stops_a_running_job(lake):
             if desc["SecondaryStatus"] == "Training" and worker.get("Pid"):
                 trainers = psutil.Process(worker["Pid"]).children()
             time.sleep(0.1)
+        with pytest.raises(ClientError) as running:
+            sm.delete_training_job(TrainingJobName="to-stop")
+        assert _code(running.value) == "ValidationException" and "stop it first" in str(
+            running.value
+        )
         assert sm.stop_training_job(TrainingJobName="to-stop")["ResponseMetadata"][
             "HTTPStatusCode"] == 200  # fmt: skip
         assert sm.describe_training_job(TrainingJobName="to-stop")["TrainingJobStatus"] in (
@@ -390,6 +395,22 @@ def test_stop_training_job_stops_a_running_job(lake):
     with pytest.raises(ClientError) as again:
         sm.stop_training_job(TrainingJobName="to-stop")
     assert _code(again.value) == "ValidationException"
+    sm.delete_training_job(TrainingJobName="to-stop")  # a finished job can be deleted
+    assert not (_jobs_folder(lab) / "to-stop").exists()
+    with pytest.raises(ClientError) as gone:
+        sm.describe_training_job(TrainingJobName="to-stop")
+    assert _code(gone.value) == "ValidationException"
+
+
+def test_a_job_past_max_runtime_is_ended(lake):
+    lab = lake["lab"]
+    sm = lab.client("sagemaker")
+    long_run = {**{k: str(v) for k, v in TUNED.items()}, "epochs": "1000000"}
+    sm.create_training_job(**_request(lab, "too-long", lake["channels"], HyperParameters=long_run,
+                                      StoppingCondition={"MaxRuntimeInSeconds": 1}))  # fmt: skip
+    desc = _ended(sm, "too-long")
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert "MaxRuntimeInSeconds=1" in desc["FailureReason"]
 
 
 def test_list_training_jobs_filters_sorts_and_pages(trained, lake):

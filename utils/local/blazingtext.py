@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -624,7 +625,21 @@ def _channels(container: Container) -> dict[str, list[Row]]:
     return data
 
 
+def _checker(container: Container) -> Callable[[], None]:
+    """What a running training checks: a StopTrainingJob, and MaxRuntimeInSeconds."""
+    limit = (container.record.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    deadline = time.monotonic() + limit if limit else None
+
+    def check() -> None:
+        container.check_stop()
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"the job ran past MaxRuntimeInSeconds={limit}")
+
+    return check
+
+
 def _train(container: Container) -> None:
+    check = _checker(container)
     log = container.log
     log("Arguments: train")
     given = json.dumps(container.hyperparameters, sort_keys=True)
@@ -641,13 +656,13 @@ def _train(container: Container) -> None:
     data = _channels(container)
     if "validation" in data:
         log(f"Loaded validation data: {len(data['validation'])} lines.")
-    container.check_stop()
+    check()
     work = container.path("/tmp/blazingtext")
     try:
         result = fit_supervised(
             data, hp, seed=container.seed, work=work,
             model_path=container.model_dir / MODEL_FILE, log=log,
-            warn=lambda message: log(f"[{_stamp()} WARNING] {message}"), stop=container.check_stop,
+            warn=lambda message: log(f"[{_stamp()} WARNING] {message}"), stop=check,
         )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Training jobs in the local SageMaker client.
 
-AWS equivalent: CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs and StopTrainingJob,
+AWS equivalent: CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob and
+DeleteTrainingJob,
 what ``sagemaker.estimator.Estimator.fit`` / ``latest_training_job.wait`` / ``logs`` /
 ``model_data`` and ``TrainingJobAnalytics`` call.
 
@@ -408,6 +409,12 @@ class TrainingAPI:
         """StopTrainingJob: the job goes Stopping and its worker is asked to stop (SIGTERM);
         it ends Stopped, keeping no model."""
         self._training.stop(TrainingJobName)
+        return {}
+
+    def delete_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        """DeleteTrainingJob: forget a Stopped, Failed or Completed job (its record and log; its
+        model in S3 stays), so its name can be used again. A running job cannot be deleted."""
+        self._training.delete(TrainingJobName)
         return {}
 
     def _tags_training_job(self, name: str) -> list[dict[str, str]]:
