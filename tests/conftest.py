@@ -39,6 +39,36 @@ def _isolated_env(monkeypatch, tmp_path):
     boto3.DEFAULT_SESSION = None  # connect("local") installs the local session as boto3's default
 
 
+_LOOPBACK = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Nothing in a test's process reaches the network: a name lookup or a connection to
+    anything but this machine fails the test (the local backend must never go out)."""
+    import socket
+
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in _LOOPBACK and not str(host).startswith("127."):
+            raise AssertionError(f"a test tried to look up {host!r}: no network in tests")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else ""
+        if (
+            self.family in (socket.AF_INET, socket.AF_INET6)
+            and host not in _LOOPBACK
+            and not (str(host).startswith("127."))
+        ):
+            raise AssertionError(f"a test tried to connect to {address!r}: no network in tests")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
 @pytest.fixture
 def local_lab(tmp_path):
     import utils

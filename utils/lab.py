@@ -135,11 +135,16 @@ class Lab:
         AWS equivalent: ``sagemaker.Session()``. The SDK's classes (AutoML, Estimator, the
         Clarify processor, Predictor) take it as ``sagemaker_session=`` on both backends.
         """
-        from utils.sdk import quiet_sagemaker
+        from utils.sdk import LOCAL_SDK_CONFIG, quiet_sagemaker
 
         quiet_sagemaker()
         import sagemaker
 
+        if self.is_local:  # the SDK's Session, polling at local speed
+            from utils.local.sagemaker_session import LocalSession
+
+            return LocalSession(boto_session=self.boto3_session, default_bucket=self.bucket,
+                                sagemaker_config=LOCAL_SDK_CONFIG)  # fmt: skip
         return sagemaker.Session(boto_session=self.boto3_session, default_bucket=self.bucket)
 
     @functools.cached_property
@@ -328,8 +333,11 @@ def connect(backend: str | None = None, **overrides: Any) -> Lab:
         # them, then use the local backend's clients too
         import boto3
 
+        from utils.sdk import opt_out_of_telemetry
+
         lab = Lab(config)
         boto3.DEFAULT_SESSION = lab.boto3_session
+        opt_out_of_telemetry(lab.home)  # the SDK would report usage over the network
         return lab
     if config.backend == "aws":
         import boto3

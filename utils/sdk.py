@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 
@@ -15,6 +16,27 @@ def quiet_sagemaker() -> None:
     config_logger = logging.getLogger("sagemaker.config")
     if config_logger.level == logging.NOTSET:  # the SDK sets INFO only where none is set
         config_logger.setLevel(logging.WARNING)
+
+
+# The sagemaker SDK's defaults for sessions of the local backend: no usage reports (the SDK's
+# telemetry sends an HTTPS request per call, and the local backend never reaches the network).
+LOCAL_SDK_CONFIG: dict[str, Any] = {
+    "SchemaVersion": "1.0",
+    "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
+}
+
+
+def opt_out_of_telemetry(home: Path) -> None:
+    """Make ``sagemaker.Session()`` without arguments (as the course writes it) opt out of the
+    SDK's telemetry too: its user config file (``SAGEMAKER_USER_CONFIG_OVERRIDE``) becomes one in
+    the lab home with ``TelemetryOptOut: true``, unless the variable is set already."""
+    import yaml
+
+    path = Path(home) / "sagemaker" / "config.yaml"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(LOCAL_SDK_CONFIG))
+    os.environ.setdefault("SAGEMAKER_USER_CONFIG_OVERRIDE", str(path))
 
 
 def bind_session(cls: type, lab: Any) -> type:
