@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from utils import keys
 from utils.errors import LabError
 from utils.local import clarify as local_clarify
 
@@ -32,8 +33,8 @@ LABEL = "sentiment"
 POSITIVE_LABEL_VALUES: tuple[Any, ...] = (1,)
 METHODS: tuple[str, ...] = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS")
 ANALYSIS_VERSION = local_clarify.ANALYSIS_VERSION
-REPORT_PREFIX = "bias/generated_bias_report/"  # + "unbalanced" / "balanced", as in the course
-BALANCED_KEY = "data/balanced/womens_clothing_ecommerce_reviews_balanced.csv"
+REPORT_PREFIX = keys.BIAS_REPORT_PREFIX  # + "unbalanced" / "balanced", as in the course
+BALANCED_KEY = keys.BALANCED_KEY
 BALANCED_COLUMNS: list[str] = ["sentiment", "review_body", "product_category"]
 INSTANCE_TYPE = "ml.m5.large"
 

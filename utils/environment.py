@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from utils import keys
 from utils.config import project_root
 from utils.errors import EnvironmentNotReady
 
 # prefixes under the bucket that the labs write (and 99_cleanup removes)
-LAB_PREFIXES = ("data/raw/", "data/transformed/", "data/balanced/", "images/", "bias/",
-                "autopilot/", "models/", "blazingtext/")  # fmt: skip
+LAB_PREFIXES = keys.LAB_PREFIXES  # what the labs write to S3 (utils.keys)
 
 
 def pinned_requirements(path: Path | None = None) -> dict[str, str]:

@@ -21,7 +21,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-IMAGES_PREFIX = "images/"
+from utils.keys import IMAGES_PREFIX
+
 DEFAULT_DPI = 300  # as the course saves its figures
 
 # sentiment value -> name shown in legends and tick labels (from the data, never by position)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-TRANSFORMED_PREFIX = "data/transformed/"
+from utils.keys import BALANCED_PREFIX, TRANSFORMED_PREFIX
+
 REVIEWS_TABLE = "reviews"
-BALANCED_PREFIX = "data/balanced/"
 
 
 def transformed_ready(lab: Any) -> str | None:
