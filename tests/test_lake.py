@@ -100,8 +100,8 @@ def test_local_objects_live_under_the_lab_home(local_lab):
     assert path.read_bytes() == b"1" and local_lab.local_path(uri) == path.resolve()
 
 
-@pytest.mark.parametrize("bad", ["s3://b/x", "s3://bucket/../../etc/passwd", "s3://bucket//abs",
-                                 "/tmp/file.csv", "s3://bucket/a/./b"])  # fmt: skip
+@pytest.mark.parametrize("bad", ["s3://b/x", "s3://bucket/../../etc/passwd", "/tmp/file.csv",
+                                 "s3://bucket/a/./b"])  # fmt: skip
 def test_local_refuses_bad_or_escaping_paths(local_lab, bad):
     with pytest.raises(LakePathError):
         local_lab.wr.s3.upload(local_file=io.BytesIO(b"1"), path=bad)

@@ -158,9 +158,7 @@ def test_unknown_type_names_the_column_and_the_allowed_types(tmp_path, dtype):
     assert not cat.does_table_exist("db", "t")
 
 
-@pytest.mark.parametrize(
-    "path", ["s3://lab-bucket/../../etc/", "s3://lab-bucket//abs", "/tmp/data/", "s3://AB/x/"]
-)
+@pytest.mark.parametrize("path", ["s3://lab-bucket/../../etc/", "/tmp/data/", "s3://AB/x/"])
 def test_a_path_outside_the_lab_home_is_refused(tmp_path, path):
     cat = make_catalog(tmp_path)
     cat.create_database(name="db")

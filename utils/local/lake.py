@@ -1,21 +1,65 @@
 """The local lake: S3 objects stored as files under ``<lab home>/s3/<bucket>/<key>``.
 
-AWS equivalent: Amazon S3. Every local service that reads or writes "S3" resolves its
-``s3://`` URIs through :class:`LocalLake`, so nothing can be written outside the lab home.
+AWS equivalent: Amazon S3. Every local service that reads or writes "S3" (the ``s3`` client,
+``wr.s3``, the local Athena, the SageMaker workers) resolves its ``s3://`` URIs through
+:class:`LocalLake`, so nothing can be written outside the lab home and every one of them maps a
+key to the same file.
+
+How a key maps to a file: each ``/``-separated segment of the key is one folder or file name, as
+it always was (``data/raw/x.csv`` is ``data/raw/x.csv``). A segment a file system cannot hold
+as a name is written as one or more names that start with ``~s3~`` and read back as the
+segment: an empty segment (``a//b.csv``, ``/abs``, the folder marker ``data/``) is ``~s3~=``; a
+segment longer than 255 bytes is cut into ``~s3~+<part>`` folders ending in ``~s3~=<rest>``; a
+segment that itself starts with ``~s3~`` is ``~s3~=<segment>``. So every legal S3 key up to
+1,024 bytes has a file, distinct keys have distinct files, and listings give the keys back.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from utils.errors import LakePathError
+from botocore.exceptions import ClientError
+
+from utils.errors import LabError, LakePathError
 
 COURSE_BUCKET = "dlai-practical-data-science"  # the course's public bucket: read-only
+MAX_KEY_BYTES = 1024  # S3's limit on a key (UTF-8 bytes)
+NAME_MAX_BYTES = 255  # the longest file name the common file systems hold
+_MARK = "~s3~"  # names that start with it encode a key segment
+_MORE = _MARK + "+"  # a part of a long segment; the segment goes on in the next name
+_LAST = _MARK + "="  # the (last part of a) segment
+_PART_BYTES = 200  # bytes of a long segment per name
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+class KeyTooLongError(LakePathError, ClientError):
+    """A key over 1,024 bytes: S3's ``KeyTooLongError`` (a ``ClientError``, as on AWS)."""
+
+    def __init__(self, uri: str, n_bytes: int, operation: str = "PutObject") -> None:
+        self.uri = uri
+        self.n_bytes = n_bytes
+        ClientError.__init__(self, {
+            "Error": {"Code": "KeyTooLongError", "Message": (
+                f"Your key is too long: {uri[:80]}... has a key of {n_bytes:,} bytes; S3 allows "
+                f"at most {MAX_KEY_BYTES:,} bytes (UTF-8) in a key")},
+            "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)  # fmt: skip
+
+
+class NoSuchBucketError(LabError, ClientError):
+    """A write into a bucket that was never created: S3's ``NoSuchBucket`` (404)."""
+
+    def __init__(self, bucket: str, operation: str = "PutObject") -> None:
+        self.bucket = bucket
+        ClientError.__init__(self, {
+            "Error": {"Code": "NoSuchBucket", "BucketName": bucket, "Message": (
+                f"The specified bucket does not exist: s3://{bucket}/ (create it first, e.g. "
+                "lab.ensure_bucket() or s3.create_bucket(Bucket=...))")},
+            "ResponseMetadata": {"HTTPStatusCode": 404}}, operation)  # fmt: skip
 
 
 def bucket_name_problem(bucket: str) -> str | None:
@@ -72,14 +116,60 @@ def check_writable(uri: str, operation: str) -> None:
 
 
 def check_key(key: str, where: str) -> None:
-    """Refuse keys that would escape the lab home: '..' segments, absolute paths, NUL."""
-    if key.startswith("/"):
-        raise LakePathError(f"{where!r}: the key starts with '/' (an absolute path is refused)")
+    """Refuse keys the lake cannot hold: '.' and '..' segments (they would name another
+    folder), NUL and backslash characters, and keys over 1,024 bytes (S3's KeyTooLongError)."""
     if "\x00" in key or "\\" in key:
         raise LakePathError(f"{where!r}: the key holds a NUL or backslash character")
-    parts = PurePosixPath(key).parts if key else ()
-    if any(p in ("..", ".") for p in key.split("/")) or ".." in parts:
+    if any(p in ("..", ".") for p in key.split("/")):
         raise LakePathError(f"{where!r}: '.' and '..' segments are refused in a key")
+    n_bytes = len(key.encode("utf-8", "surrogatepass"))
+    if n_bytes > MAX_KEY_BYTES:
+        raise KeyTooLongError(where, n_bytes)
+
+
+def _segment_names(segment: str) -> list[str]:
+    """The file-system name(s) of one key segment (see the module's docstring)."""
+    if segment and not segment.startswith(_MARK) and len(segment.encode()) <= NAME_MAX_BYTES:
+        return [segment]
+    parts, current, size = [], "", 0
+    for ch in segment:
+        n = len(ch.encode())
+        if size + n > _PART_BYTES:
+            parts.append(current)
+            current, size = "", 0
+        current += ch
+        size += n
+    parts.append(current)
+    return [_MORE + p for p in parts[:-1]] + [_LAST + parts[-1]]
+
+
+def key_names(key: str) -> list[str]:
+    """The folder and file names that stand for ``key`` inside its bucket's folder.
+
+    The one mapping of the lake: ordinary keys map segment by segment (``data/x.csv`` ->
+    ``["data", "x.csv"]``); see the module's docstring for the others. ``""`` is the bucket.
+    """
+    if key == "":
+        return []
+    return [name for segment in key.split("/") for name in _segment_names(segment)]
+
+
+def key_of_names(names: list[str] | tuple[str, ...]) -> str:
+    """The key a file stands for, from its names below the bucket's folder (inverse of
+    :func:`key_names`)."""
+    segments: list[str] = []
+    pending: str | None = None
+    for name in names:
+        if name.startswith(_MORE):
+            pending = (pending or "") + name[len(_MORE) :]
+            continue
+        if name.startswith(_LAST):
+            name = name[len(_LAST) :]
+        segments.append((pending or "") + name)
+        pending = None
+    if pending is not None:
+        segments.append(pending)
+    return "/".join(segments)
 
 
 @dataclass(frozen=True)
@@ -92,14 +182,67 @@ class LocalLake:
     def root(self) -> Path:
         return Path(self.home) / "s3"
 
-    def path_for(self, uri: str) -> Path:
-        """The local file (or folder, for a prefix) that stands for ``uri``."""
-        bucket, key = parse_s3_uri(uri)
+    def bucket_path(self, bucket: str) -> Path:
+        """The folder of a bucket (whether or not it exists)."""
+        problem = bucket_name_problem(bucket)
+        if problem:
+            raise LakePathError(f"s3://{bucket}/: {problem}")
+        return self.root / bucket
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        """The file of the object ``key`` (a key ending in '/' is a folder-marker object)."""
+        check_key(key, f"s3://{bucket}/{key}")
+        return self._inside(
+            self.bucket_path(bucket).joinpath(*key_names(key)), f"s3://{bucket}/{key}"
+        )
+
+    def prefix_path(self, bucket: str, prefix: str) -> Path:
+        """The folder that holds the objects of ``prefix`` up to its last '/' (the bucket's
+        folder for a prefix without one)."""
+        head = prefix[: prefix.rfind("/")] if "/" in prefix else ""
+        check_key(head, f"s3://{bucket}/{prefix}")
+        names = [n for s in head.split("/") for n in _segment_names(s)] if "/" in prefix else []
+        return self._inside(self.bucket_path(bucket).joinpath(*names), f"s3://{bucket}/{prefix}")
+
+    def _inside(self, path: Path, uri: str) -> Path:
         root = self.root.resolve()
-        path = (root / bucket / key).resolve() if key else (root / bucket).resolve()
-        if root not in path.parents and path != root:
+        resolved = path.resolve()
+        if root not in resolved.parents and resolved != root:
             raise LakePathError(f"{uri!r} resolves outside the lab home {root}")
-        return path
+        return resolved
+
+    def path_for(self, uri: str) -> Path:
+        """The local file (or folder, for a prefix ending in '/' or a bucket) of ``uri``."""
+        bucket, key = parse_s3_uri(uri)
+        if key == "" or key.endswith("/"):
+            return self.prefix_path(bucket, key)
+        return self.object_path(bucket, key)
+
+    def key_for(self, bucket: str, path: Path) -> str:
+        """The key of a file stored in ``bucket``'s folder."""
+        rel = Path(path).resolve().relative_to(self.bucket_path(bucket).resolve())
+        return key_of_names(rel.parts)
+
+    def walk(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, Path, os.stat_result]]:
+        """Every object of ``bucket`` whose key starts with ``prefix``: (key, file, stat), in
+        no particular order. AWS: the objects ListObjectsV2 pages through."""
+        try:
+            start = self.prefix_path(bucket, prefix)
+        except LakePathError:
+            return
+        if not start.is_dir():
+            return
+        base = self.bucket_path(bucket).resolve()
+        for dirpath, _dirs, files in os.walk(start):
+            folder = Path(dirpath)
+            for name in files:
+                full = folder / name
+                key = key_of_names(full.relative_to(base).parts)
+                if key.startswith(prefix):
+                    try:
+                        yield key, full, full.stat()
+                    except FileNotFoundError:  # deleted while listing
+                        continue
 
     def write_course_bucket(self, keys: list[str], stamp: str,
                             make: Callable[[], dict[str, bytes]]) -> list[str]:  # fmt: skip
@@ -135,4 +278,4 @@ class LocalLake:
         parts = rel.parts
         if not parts:
             raise LakePathError(f"{path} is the lake root, not an object")
-        return "s3://" + "/".join(parts)
+        return f"s3://{parts[0]}/" + key_of_names(parts[1:])

@@ -5,8 +5,11 @@ buckets (ListBuckets, CreateBucket, HeadBucket, GetBucketLocation, DeleteBucket)
 (PutObject, GetObject with ranges, HeadObject, DeleteObject(s), CopyObject, ListObjects and
 ListObjectsV2 with prefixes, delimiters, pages and URL encoding) and multipart uploads (what
 ``upload_file`` uses above 8 MB). Objects are the lake's files, so ``wr.s3``, the local Athena
-and these calls see the same data. Writes are atomic (a reader sees the old object or the new
-one), and the course's public bucket is read-only, as on AWS.
+and these calls see the same data: a key maps to its file by the lake's one mapping
+(:func:`utils.local.lake.key_names`), so keys of up to 1,024 bytes, keys with empty segments
+(``a//b.csv``) and folder markers (``data/``) are stored and listed as themselves; a longer key is
+S3's ``KeyTooLongError``. Writes are atomic (a reader sees the old object or the new one), and the
+course's public bucket is read-only, as on AWS.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from botocore.response import StreamingBody
 from utils.errors import LakePathError
 from utils.local.lake import (
     COURSE_BUCKET,
+    KeyTooLongError,
     LocalLake,
     bucket_name_problem,
-    check_key,
     read_only_error,
 )
 from utils.local.service import Service, ServiceError, metadata
@@ -40,8 +43,7 @@ from utils.local.service import Service, ServiceError, metadata
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 OWNER = {"DisplayName": "local-lab", "ID": "0" * 64}
 MAX_KEYS = 1000
-MAX_KEY_BYTES = 1024
-_ETAGS: dict[tuple[str, int, int], str] = {}
+_ETAGS: dict[tuple[str, int, int, int, int], str] = {}
 _ETAGS_LOCK = threading.Lock()
 
 
@@ -65,8 +67,14 @@ def _mtime(st: os.stat_result) -> dt.datetime:
     return moment.replace(microsecond=0)
 
 
+def _version(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another: a rewrite changes the inode or the
+    change time even when it keeps the size and the modification time."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
 def _etag_of(path: Path, st: os.stat_result) -> str:
-    key = (str(path), st.st_mtime_ns, st.st_size)
+    key = (str(path), *_version(st))
     with _ETAGS_LOCK:
         if key in _ETAGS:
             return _ETAGS[key]
@@ -118,12 +126,10 @@ class S3Service(Service):
     def _key_path(self, bucket: str, key: str) -> Path:
         if not key:
             raise ServiceError("InvalidArgument", "the object key must not be empty")
-        if len(key.encode("utf-8")) > MAX_KEY_BYTES:
-            raise ServiceError("KeyTooLongError", f"Your key is too long: {len(key.encode())} "
-                               f"bytes, S3 allows {MAX_KEY_BYTES}")  # fmt: skip
         try:
-            check_key(key, f"s3://{bucket}/{key}")
-            return self.lake.path_for(f"s3://{bucket}/{key}")
+            return self.lake.object_path(bucket, key)
+        except KeyTooLongError as exc:
+            raise ServiceError("KeyTooLongError", exc.response["Error"]["Message"]) from None
         except LakePathError as exc:
             raise NotImplementedError(f"local backend: {exc}") from None
 
@@ -140,6 +146,8 @@ class S3Service(Service):
         # metadata written for an older version of the file (rewritten by wr.s3) is stale
         if meta.get("size") != st.st_size or meta.get("mtime_ns") != st.st_mtime_ns:
             return {}
+        if "ino" in meta and (meta["ino"], meta.get("ctime_ns")) != (st.st_ino, st.st_ctime_ns):
+            return {}
         return meta
 
     def _write_meta(self, bucket: str, key: str, target: Path, fields: dict[str, Any]) -> None:
@@ -150,7 +158,8 @@ class S3Service(Service):
             return
         st = target.stat()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**fields, "size": st.st_size, "mtime_ns": st.st_mtime_ns}),
+        path.write_text(json.dumps({**fields, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                    "ctime_ns": st.st_ctime_ns, "ino": st.st_ino}),
                         encoding="utf-8")  # fmt: skip
 
     def _writable(self, bucket: str, key: str = "") -> None:
@@ -165,18 +174,15 @@ class S3Service(Service):
     def _store(self, bucket: str, key: str, source: Path | bytes) -> Path:
         """Move ``source`` (a staged file) or write bytes to the object, atomically."""
         target = self._key_path(bucket, key)
-        if key.endswith("/"):
-            raise NotImplementedError(
-                f"local backend: s3://{bucket}/{key} is a folder marker (a key ending in '/'); "
-                "the lake keeps objects as files and cannot store one"
-            )
         if target.is_dir():
             raise NotImplementedError(f"local backend: s3://{bucket}/{key} is already a prefix "
                                       "of other objects; the lake cannot hold both")  # fmt: skip
-        for parent in target.relative_to(self.lake.root / bucket).parents:
-            if str(parent) != "." and (self.lake.root / bucket / parent).is_file():
+        bucket_dir = self.lake.bucket_path(bucket).resolve()
+        for parent in target.relative_to(bucket_dir).parents:
+            if str(parent) != "." and (bucket_dir / parent).is_file():
+                inner = self.lake.key_for(bucket, bucket_dir / parent)
                 raise NotImplementedError(
-                    f"local backend: s3://{bucket}/{parent.as_posix()} is an object, so "
+                    f"local backend: s3://{bucket}/{inner} is an object, so "
                     f"s3://{bucket}/{key} cannot be stored under it in the lake"
                 )
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -426,24 +432,8 @@ class S3Service(Service):
 
     # -- listing -------------------------------------------------------------------------------
     def _keys(self, bucket: str, prefix: str) -> list[tuple[str, Path, os.stat_result]]:
-        root = self._bucket_dir(bucket)
-        start = root
-        head = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        if head:
-            try:
-                check_key(head, f"s3://{bucket}/{prefix}")
-            except LakePathError:
-                return []
-            start = root / head
-            if not start.is_dir():
-                return []
-        found = []
-        for dirpath, _dirs, files in os.walk(start):
-            for name in files:
-                full = Path(dirpath) / name
-                key = full.relative_to(root).as_posix()
-                if key.startswith(prefix):
-                    found.append((key, full, full.stat()))
+        self._bucket_dir(bucket)
+        found = list(self.lake.walk(bucket, prefix))
         found.sort(key=lambda item: item[0].encode("utf-8"))
         return found
 

@@ -3,7 +3,11 @@
 AWS equivalent: ``awswrangler.s3`` on Amazon S3. Each method keeps awswrangler's name, argument
 names, defaults and return types; objects live under ``<lab home>/s3/<bucket>/<key>``. A prefix
 is a string prefix, as on S3 (``s3://b/data/tr`` matches ``s3://b/data/transformed/x.csv``), and
-Unix shell-style wildcards (``*``, ``?``, ``[``) filter keys as awswrangler does.
+Unix shell-style wildcards (``*``, ``?``, ``[``) filter keys as awswrangler does. Keys map to
+files as for the ``s3`` client and the local Athena (:mod:`utils.local.lake`). A write into a
+bucket that was never created is S3's ``NoSuchBucket``, except for the lab's own bucket (the
+SageMaker session's default bucket), which is created on first use as
+``sagemaker.Session().default_bucket()`` creates it on AWS.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import datetime as dt
 import fnmatch
 import io
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -24,9 +29,11 @@ import pandas as pd
 from awswrangler import exceptions as wr_exceptions
 
 from utils.errors import LakePathError, NoSuchKey
-from utils.local.lake import LocalLake, check_writable, parse_s3_uri
+from utils.local.lake import LocalLake, NoSuchBucketError, check_writable, parse_s3_uri
 
 _WILDCARDS = ("*", "?", "[")
+# SageMaker's default bucket of the local account: the SDK creates it on first use
+_DEFAULT_BUCKET_RE = re.compile(r"^sagemaker-[a-z]{2}(-[a-z]+)+-\d+-000000000000$")
 
 
 def _not_supported(call: str, **given: Any) -> None:
@@ -56,15 +63,31 @@ def _check_window(begin: dt.datetime | None, end: dt.datetime | None) -> None:
 class LocalS3:
     """The ``wr.s3`` namespace of the local backend, bound to one lake."""
 
-    def __init__(self, lake: LocalLake) -> None:
+    def __init__(self, lake: LocalLake, default_bucket: str | None = None) -> None:
         self._lake = lake
+        self._default_bucket = default_bucket
 
     # -- helpers ---------------------------------------------------------------------------
     def _object_path(self, path: str, call: str) -> Path:
         bucket, key = parse_s3_uri(path)
         if not key or key.endswith("/"):
             raise LakePathError(f"{call}: {path!r} names a prefix, not an object (it needs a key)")
-        return self._lake.path_for(path)
+        return self._lake.object_path(bucket, key)
+
+    def _file(self, uri: str) -> Path:
+        """The file of a listed object (a key ending in '/' is a folder-marker object)."""
+        return self._lake.object_path(*parse_s3_uri(uri))
+
+    def _require_bucket(self, bucket: str, operation: str) -> None:
+        """S3's NoSuchBucket for a write into a bucket never created (the lab's own bucket is
+        created on first use, as the SageMaker SDK's ``default_bucket()`` does)."""
+        folder = self._lake.bucket_path(bucket)
+        if folder.is_dir():
+            return
+        if bucket == self._default_bucket or _DEFAULT_BUCKET_RE.match(bucket):
+            folder.mkdir(parents=True, exist_ok=True)
+            return
+        raise NoSuchBucketError(bucket, operation)
 
     def _staging(self) -> Path:
         staging = self._lake.root / ".staging"
@@ -75,6 +98,7 @@ class LocalS3:
         """Write an object atomically: readers see the old object or the new one, never half."""
         target = self._object_path(path, call)
         check_writable(path, "PutObject")
+        self._require_bucket(parse_s3_uri(path)[0], "PutObject")
         if target.is_dir():
             raise LakePathError(f"{call}: {path!r} is already used as a prefix (a folder) locally")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,16 +111,10 @@ class LocalS3:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _iter_objects(self, bucket: str) -> Iterator[tuple[str, os.stat_result]]:
-        root = self._lake.path_for(f"s3://{bucket}/")
-        if not root.is_dir():
-            return
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                key = full.relative_to(root).as_posix()
-                yield key, full.stat()
+    def _iter_objects(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
+        found = sorted(self._lake.walk(bucket, prefix), key=lambda item: item[0].encode("utf-8"))
+        for key, _path, st in found:
+            yield key, st
 
     def _list(
         self,
@@ -112,7 +130,7 @@ class LocalS3:
         cut = min((pattern.find(c) for c in _WILDCARDS if c in pattern), default=len(pattern))
         prefix = pattern[:cut]
         out: list[str] = []
-        for key, st in self._iter_objects(bucket):
+        for key, st in self._iter_objects(bucket, prefix):
             if not key.startswith(prefix):
                 continue
             if ignore_empty and st.st_size == 0:
@@ -228,7 +246,7 @@ class LocalS3:
         bucket, key = parse_s3_uri(path)
         if not key:
             raise wr_exceptions.InvalidArgumentValue(f"{path!r} has no key: name an object")
-        return self._lake.path_for(path).is_file()
+        return self._lake.object_path(bucket, key).is_file()
 
     def delete_objects(
         self,
@@ -246,14 +264,14 @@ class LocalS3:
         for uri in paths:
             check_writable(uri, "DeleteObjects")
         for uri in paths:
-            target = self._lake.path_for(uri)
+            target = self._file(uri)
             if target.is_file():
                 target.unlink()
                 self._prune(target.parent, uri)
 
     def _prune(self, folder: Path, uri: str) -> None:
         """Remove folders left empty by a delete, up to the bucket (S3 has no folders)."""
-        bucket_dir = self._lake.path_for("s3://" + parse_s3_uri(uri)[0] + "/")
+        bucket_dir = self._lake.bucket_path(parse_s3_uri(uri)[0]).resolve()
         while folder != bucket_dir and bucket_dir in folder.parents:
             try:
                 folder.rmdir()
@@ -305,7 +323,7 @@ class LocalS3:
 
         def frames() -> Iterator[pd.DataFrame]:
             for uri in paths:
-                local = self._lake.path_for(uri)
+                local = self._file(uri)
                 if not local.is_file():
                     raise NoSuchKey(f"read_csv: no object at {uri!r} (NoSuchKey)")
                 try:
