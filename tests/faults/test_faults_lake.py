@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
-from utils.local.lake import key_names, key_of_names
+from utils.local.lake import LocalLake, key_names, key_of_names
 
 BUCKET = "fault-bucket"
 LONG_KEYS = [
@@ -116,6 +116,31 @@ def test_writing_into_a_bucket_never_created_is_no_such_bucket(any_lab, lake_sta
     if any_lab.is_local:
         assert lake_state(any_lab.home) == before
         assert not (any_lab.home / "s3" / "never-created-bucket-14").exists()
+
+
+def test_one_key_mapping_for_the_s3_client_wr_s3_and_athena(local_lab):
+    """An object the s3 client writes under a long or odd key is the file wr.s3 and the local
+    Athena read, and a table over such a prefix answers from it."""
+    local_lab.ensure_bucket()
+    s3, wr = local_lab.client("s3"), local_lab.wr
+    long_dir = "t" * 300
+    prefix = f"tables//{long_dir}/reviews/"
+    s3.put_object(Bucket=local_lab.bucket, Key=prefix + "part-0.csv",
+                  Body=b"sentiment,review_body\n1,good\n-1,bad\n")  # fmt: skip
+    s3.put_object(Bucket=local_lab.bucket, Key=prefix + "_SUCCESS", Body=b"x")  # hidden to Athena
+    uri = local_lab.s3_uri(prefix + "part-0.csv")
+    assert wr.s3.list_objects(local_lab.s3_uri(prefix)) == [local_lab.s3_uri(prefix + "_SUCCESS"),
+                                                             uri]  # fmt: skip
+    assert wr.s3.read_csv(uri)["review_body"].tolist() == ["good", "bad"]
+    lake = LocalLake(local_lab.home)
+    assert lake.path_for(uri).read_bytes().startswith(b"sentiment,")
+    assert lake.uri_for(lake.path_for(uri)) == uri
+    wr.catalog.create_database(name="faults", exist_ok=True)
+    wr.catalog.create_csv_table(database="faults", table="t", path=local_lab.s3_uri(prefix),
+                                columns_types={"sentiment": "int", "review_body": "string"},
+                                skip_header_line_count=1)  # fmt: skip
+    df = wr.athena.read_sql_query("SELECT review_body FROM t ORDER BY sentiment", database="faults")
+    assert df["review_body"].tolist() == ["bad", "good"]
 
 
 def test_ordinary_keys_map_to_the_same_files_as_before(local_lab):

@@ -16,9 +16,19 @@ through the local Glue catalog. Tables are read as Athena reads them:
 
 Where the local engine differs: ``approx_percentile`` returns an exact percentile (a value Athena
 could return: it is within Athena's error bound), regular expressions use RE2 rather than Java's
-engine, and results are computed in-process (no data-scanned charges). Parsed CSV tables are
-cached in memory (keyed on the table definition and the files' sizes and modification times), so
-a second query on unchanged files does not parse them again.
+engine, and results are computed in-process (no data-scanned charges). Parsed tables are
+cached in memory (keyed on the table definition and each file's size, modification time, change
+time and inode, so a file rewritten in place is read again), so a second query on unchanged files
+does not parse them again.
+
+Athena reads only S3, and only through the catalog: a query's tables are resolved in the local
+Glue catalog, their files read by a loader connection that runs only this module's own SQL, and
+the rows handed to the query's DuckDB connection, which runs with external access off (no file,
+no network, no extension loading, its configuration locked). DuckDB's table functions
+(``read_csv``, ``glob``, ``query``, ...) are unknown functions to Athena, and get its
+``FUNCTION_NOT_FOUND``. Execution parameters (``paramstyle="qmark"``) are bound as values, as
+Athena binds them; ``paramstyle="named"`` is formatted client-side by awswrangler's own formatter
+(values quoted as SQL literals), as awswrangler does on AWS.
 
 Every query gets an id and a record under ``<lab home>/athena/queries/``; its results are written
 to the query result location in the lake, so ``get_query_results`` works from another kernel.
@@ -50,7 +60,7 @@ import pyarrow.parquet as pq
 from awswrangler import exceptions as wr_exceptions
 from botocore.exceptions import ClientError
 
-from utils.errors import LabError
+from utils.errors import LabError, LakePathError
 from utils.local import sqlxlate
 from utils.local.catalog import (
     LAZY_SIMPLE_SERDE,
@@ -59,10 +69,20 @@ from utils.local.catalog import (
     EntityNotFoundException,
     LocalCatalog,
 )
-from utils.local.lake import LocalLake
+from utils.local.lake import LocalLake, parse_s3_uri
 
 _LINE_DELIM = "\x1e\x1f\x1d\x1c"  # a delimiter that never occurs: read whole lines
 _CACHE_MB_DEFAULT = 2048
+_BATCH_ROWS = 1 << 20  # rows per Arrow batch from the loader to the query connection
+# the loader reads the lake's files (only this module's own SQL runs there)
+_LOADER_CONFIG = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "python_enable_replacements": False,
+}
+# the query connection: no files, no network, no extensions; its settings locked after set-up
+_QUERY_CONFIG = {**_LOADER_CONFIG, "enable_external_access": False}
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -312,9 +332,15 @@ class _TableReader:
         self.lock = threading.Lock()
         self.counter = 0
         self.views: list[str] = []
+        self._loader: duckdb.DuckDBPyConnection | None = None
 
-    def files(self, location: str) -> list[tuple[Path, int, int]]:
-        """Every object Athena reads under ``location``: (path, size, mtime_ns), sorted."""
+    def files(self, location: str) -> list[tuple[Path, int, tuple[int, ...]]]:
+        """Every object Athena reads under ``location``: (path, size, version), in key order.
+
+        Objects whose name, or a folder of whose name, below the location starts with ``_`` or
+        ``.`` are hidden to Athena, as are ``_$folder$`` markers and empty objects. The version
+        (modification time, change time, inode) tells a rewritten file from the one cached.
+        """
         root = self.lake.path_for(location)
         if root.is_file():
             warnings.warn(
@@ -324,17 +350,34 @@ class _TableReader:
                 stacklevel=4,
             )
             return []
-        found: list[tuple[Path, int, int]] = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(("_", ".")))
-            for fname in sorted(filenames):
-                if fname.startswith(("_", ".")) or fname.endswith("_$folder$"):
-                    continue
-                path = Path(dirpath) / fname
-                st = path.stat()
-                if st.st_size > 0:
-                    found.append((path, st.st_size, st.st_mtime_ns))
-        return found
+        bucket, key = parse_s3_uri(location)
+        prefix = key if key == "" or key.endswith("/") else key + "/"
+        found: list[tuple[str, Path, int, tuple[int, ...]]] = []
+        for name, path, st in self.lake.walk(bucket, prefix):
+            below = name[len(prefix) :].split("/")
+            if any(p.startswith(("_", ".")) for p in below) or name.endswith("_$folder$"):
+                continue
+            if st.st_size > 0:
+                version = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                found.append((name, path, st.st_size, version))
+        found.sort(key=lambda item: item[0].encode("utf-8"))
+        return [(path, size, version) for _, path, size, version in found]
+
+    def loader(self) -> duckdb.DuckDBPyConnection:
+        """The connection that reads the lake's files (only this module's own SQL runs there)."""
+        if self._loader is None:
+            self._loader = duckdb.connect(":memory:", config=dict(_LOADER_CONFIG))
+        return self._loader
+
+    def _install(self, cur: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> None:
+        """Run ``select_sql`` on the loader and store its rows as table ``name`` in ``cur``."""
+        reader = self.loader().sql(select_sql).to_arrow_reader(_BATCH_ROWS)
+        source = f"__lab_load_{uuid.uuid4().hex[:12]}"
+        cur.register(source, reader)
+        try:
+            cur.execute(f"CREATE TABLE {_ident(name)} AS SELECT * FROM {_ident(source)}")
+        finally:
+            cur.unregister(source)
 
     def relation(self, cur: duckdb.DuckDBPyConnection, record: dict[str, Any]) -> tuple[str, int]:
         """A relation name usable in ``cur`` for this table, and the bytes it scans."""
@@ -358,7 +401,7 @@ class _TableReader:
         serde = sd.get("SerdeInfo", {}).get("SerializationLibrary", "")
         input_format = sd.get("InputFormat", "")
         if "parquet" in serde.lower() or "parquet" in input_format.lower():
-            return self._parquet_view(cur, record, columns, files), nbytes
+            return self._parquet_table(cur, record, columns, files), nbytes
         if serde in (LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE) and "TextInputFormat" in input_format:
             return self._csv_relation(cur, record, columns, files), nbytes
         raise sqlxlate.SqlNotSupported(
@@ -385,26 +428,55 @@ class _TableReader:
         views, self.views = self.views, []
         return views
 
-    def _parquet_view(
+    def _cache_key(self, sd: dict[str, Any], extra: Any, files: list[tuple[Path, int, Any]]) -> str:
+        key_data = json.dumps(
+            [sd.get("Columns"), extra, [(str(p), s, v) for p, s, v in files]],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha1(key_data.encode()).hexdigest()
+
+    def _cached(self, key: str) -> str | None:
+        entry = self.cache.get(key)
+        if entry is None:
+            return None
+        self.cache.move_to_end(key)
+        return entry.name
+
+    def _remember(self, cur: duckdb.DuckDBPyConnection, key: str, name: str, nbytes: int) -> None:
+        self.cache[key] = _CacheEntry(name, nbytes)
+        self._evict(cur, keep=key)
+
+    def _parquet_table(
         self,
         cur: duckdb.DuckDBPyConnection,
         record: dict[str, Any],
         columns: list[tuple[str, str]],
-        files: list[tuple[Path, int, int]],
+        files: list[tuple[Path, int, Any]],
     ) -> str:
-        if not files:
-            return self._temp_view(cur, f"SELECT * FROM {self._empty(columns)}")
-        paths = "[" + ", ".join(_sql_str(str(p)) for p, _, _ in files) + "]"
-        source = f"read_parquet({paths}, union_by_name = true)"
-        present = {
-            row[0].lower() for row in cur.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        }
-        cols = []
-        for name, gtype in columns:
-            duck = sqlxlate.glue_to_duckdb(gtype)
-            expr = f"CAST({_ident(name)} AS {duck})" if name.lower() in present else "NULL"
-            cols.append(f"CAST({expr} AS {duck}) AS {_ident(name)}")
-        return self._temp_view(cur, f"SELECT {', '.join(cols)} FROM {source}")
+        sd = record["StorageDescriptor"]
+        key = self._cache_key(sd, "parquet", files)
+        with self.lock:
+            name = self._cached(key)
+            if name is not None:
+                return name
+            self.counter += 1
+            name = f"__lab_parquet_{self.counter}"
+            if not files:
+                cur.execute(f"CREATE TABLE {_ident(name)} AS SELECT * FROM {self._empty(columns)}")
+            else:
+                paths = "[" + ", ".join(_sql_str(str(p)) for p, _, _ in files) + "]"
+                source = f"read_parquet({paths}, union_by_name = true)"
+                described = self.loader().execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+                present = {row[0].lower() for row in described}
+                cols = []
+                for col, gtype in columns:
+                    duck = sqlxlate.glue_to_duckdb(gtype)
+                    expr = f"CAST({_ident(col)} AS {duck})" if col.lower() in present else "NULL"
+                    cols.append(f"CAST({expr} AS {duck}) AS {_ident(col)}")
+                self._install(cur, name, f"SELECT {', '.join(cols)} FROM {source}")
+            self._remember(cur, key, name, sum(s for _, s, _ in files))
+        return name
 
     def _csv_relation(
         self,
@@ -416,34 +488,25 @@ class _TableReader:
         sd = record["StorageDescriptor"]
         serde = sd.get("SerdeInfo", {})
         params = {**record.get("Parameters", {}), **sd.get("Parameters", {})}
-        key_data = json.dumps(
-            [sd.get("Columns"), serde, params, [(str(p), s, m) for p, s, m in files]],
-            sort_keys=True,
-            default=str,
-        )
-        key = hashlib.sha1(key_data.encode()).hexdigest()
+        key = self._cache_key(sd, [serde, params], files)
         is_open_csv = serde.get("SerializationLibrary") == OPEN_CSV_SERDE
         with self.lock:
-            entry = self.cache.get(key)
-            if entry is not None:
-                self.cache.move_to_end(key)
-                name = entry.name
-            else:
+            name = self._cached(key)
+            if name is None:
                 self.counter += 1
                 name = f"__lab_csv_{self.counter}"
                 if not files:
                     select = f"SELECT * FROM {self._empty(columns)}"
                     if is_open_csv:
                         select = self._open_csv_select_empty(columns)
-                else:
-                    select = self._csv_select(cur, serde, params, columns, files, is_open_csv)
-                try:
                     cur.execute(f"CREATE TABLE {_ident(name)} AS {select}")
-                finally:
-                    shutil.rmtree(self.scratch, ignore_errors=True)
-                nbytes = sum(s for _, s, _ in files)
-                self.cache[key] = _CacheEntry(name, nbytes)
-                self._evict(cur, keep=key)
+                else:
+                    try:
+                        select = self._csv_select(serde, params, columns, files, is_open_csv)
+                        self._install(cur, name, select)
+                    finally:
+                        shutil.rmtree(self.scratch, ignore_errors=True)
+                self._remember(cur, key, name, sum(s for _, s, _ in files))
         if not is_open_csv:
             return name
         return self._temp_view(cur, self._open_csv_checks(name, columns, params))
@@ -467,7 +530,7 @@ class _TableReader:
             "max_line_size = 67108864, compression = 'none')"
         )
 
-    def plain_files(self, files: list[tuple[Path, int, int]], scratch: Path) -> list[Path]:
+    def plain_files(self, files: list[tuple[Path, int, Any]], scratch: Path) -> list[Path]:
         """Files DuckDB can read line by line as Athena does: '\\n' line ends, uncompressed.
 
         Athena ends a line at '\\n', '\\r\\n' or '\\r' and decompresses by file extension;
@@ -491,13 +554,13 @@ class _TableReader:
 
     def _csv_select(
         self,
-        cur: duckdb.DuckDBPyConnection,
         serde: dict[str, Any],
         params: dict[str, str],
         columns: list[tuple[str, str]],
-        files: list[tuple[Path, int, int]],
+        files: list[tuple[Path, int, Any]],
         is_open_csv: bool,
     ) -> str:
+        """The loader's SELECT that reads the files as the table's SerDe does."""
         serde_params = serde.get("Parameters", {}) or {}
         try:
             skip = int(params.get("skip.header.line.count", "0") or 0)
@@ -508,7 +571,7 @@ class _TableReader:
             sep = serde_params.get("separatorChar", ",")
             quote = serde_params.get("quoteChar", '"')
             esc = serde_params.get("escapeChar", "\\")
-            _register(cur, "__lab_opencsv_split", _opencsv_split, 5)
+            _register(self.loader(), "__lab_opencsv_split", _opencsv_split, 5)
             split = (
                 f"CASE WHEN line = '' THEN []::VARCHAR[] "
                 f"WHEN contains(line, {_sql_str(quote)}) OR contains(line, {_sql_str(esc)}) "
@@ -530,7 +593,7 @@ class _TableReader:
             null_seq = serde_params.get("serialization.null.format", "\\N")
             split = f"string_split(line, {_sql_str(sep)})"
             if esc:
-                _register(cur, "__lab_lazy_split", _lazy_split, 3)
+                _register(self.loader(), "__lab_lazy_split", _lazy_split, 3)
                 split = (
                     f"CASE WHEN contains(line, {_sql_str(esc)}) THEN "
                     f"__lab_lazy_split(line, {_sql_str(sep)}, {_sql_str(esc)}) ELSE {split} END"
@@ -702,8 +765,10 @@ class LocalAthena:
         """The in-memory DuckDB connection, one query at a time; temp views dropped after."""
         with self._db_lock:
             if self._db is None:
-                self._db = duckdb.connect(":memory:")
-                self._db.execute("SET integer_division = true")
+                db = duckdb.connect(":memory:", config=dict(_QUERY_CONFIG))
+                db.execute("SET integer_division = true")
+                db.execute("SET lock_configuration = true")
+                self._db = db
             con = self._db
             try:
                 yield con
@@ -776,7 +841,15 @@ class LocalAthena:
                     ref.line,
                     ref.column,
                 ) from None
-            name, nbytes = self._reader.relation(cur, record)
+            try:
+                name, nbytes = self._reader.relation(cur, record)
+            except LakePathError as exc:  # a hand-edited catalog: Athena reads only S3
+                raise sqlxlate.SqlError(
+                    f"HIVE_METASTORE_ERROR: table {ref.database}.{ref.name}: its location is not "
+                    f"an S3 location of the lake ({exc})",
+                    ref.line,
+                    ref.column,
+                ) from None
             scanned.append(nbytes)
             types = {}
             for col in record["StorageDescriptor"].get("Columns", []):
@@ -823,25 +896,32 @@ class LocalAthena:
         return name
 
     # -- execution ---------------------------------------------------------------------------------
-    def _apply_params(self, sql: str, params: Any, paramstyle: str) -> str:
+    def _apply_params(self, sql: str, params: Any, paramstyle: str) -> tuple[str, list[str] | None]:
+        """awswrangler's handling of ``params``: ``named`` is formatted client-side by
+        awswrangler's own formatter (values quoted as SQL literals); ``qmark`` values are
+        returned as Athena's ExecutionParameters, bound as values when the query runs."""
         from awswrangler.athena._utils import _apply_formatter
 
         sql, execution_params = _apply_formatter(sql, params, paramstyle)  # type: ignore[arg-type]
-        if not execution_params:
-            return sql
-        import sqlglot
-        from sqlglot import exp
+        for i, value in enumerate(execution_params or []):
+            if not isinstance(value, str):
+                from botocore.exceptions import ParamValidationError
 
-        tree = sqlglot.parse_one(sql, read="trino")
-        holes = [p for p in tree.find_all(exp.Placeholder) if not p.args.get("this")]
-        if len(holes) != len(execution_params):
-            raise wr_exceptions.InvalidArgumentValue(
-                f"the query has {len(holes)} '?' parameters but {len(execution_params)} values "
-                "were given"
-            )
-        for hole, value in zip(holes, execution_params, strict=True):
-            hole.replace(sqlglot.parse_one(str(value), read="trino"))
-        return tree.sql("trino")
+                raise ParamValidationError(
+                    report=f"Invalid type for parameter ExecutionParameters[{i}], value: "
+                    f"{value!r}, type: {type(value)}, valid types: <class 'str'> (Athena takes "
+                    "each execution parameter as the text of a value: '1', \"'Knits'\"\")"
+                )
+        return sql, execution_params
+
+    def _bind(self, cur: duckdb.DuckDBPyConnection, params: list[str] | None) -> list[Any]:
+        """The values of the execution parameters, each parsed as a literal and evaluated."""
+        values = []
+        for k, text in enumerate(params or [], start=1):
+            node = sqlxlate.parse_parameter(text, k)
+            rows = cur.execute(f"SELECT {node.sql('duckdb')}").fetchall()
+            values.append(rows[0][0])
+        return values
 
     def _run(
         self,
@@ -851,6 +931,7 @@ class LocalAthena:
         workgroup: str,
         result_format: Literal["csv", "parquet"],
         ctas_approach: bool,
+        execution_params: list[str] | None = None,
     ) -> tuple[dict[str, Any], pa.Table | None, QueryError | None]:
         """Execute one statement; record it in the history; return record, table, error."""
         qid = str(uuid.uuid4())
@@ -861,8 +942,17 @@ class LocalAthena:
         translated: str | None = None
         scanned: list[int] = []
         try:
-            stmt = sqlxlate.parse_statement(sql)
+            marked, holes = sqlxlate.number_placeholders(sql)
+            stmt = sqlxlate.parse_statement(marked)
+            stmt.sql = sql
             kind = stmt.kind
+            if holes != len(execution_params or []):
+                raise sqlxlate.SqlError(
+                    f"INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected {holes} "
+                    f"but found {len(execution_params or [])} (each '?' takes one value of "
+                    "params=[...] with paramstyle='qmark')"
+                )
+            stmt.params = list(execution_params or [])
             if ctas_approach and kind != "select":
                 raise wr_exceptions.InvalidCtasApproachQuery(
                     "It is not possible to wrap this query into a CTAS statement. Please use "
@@ -896,6 +986,7 @@ class LocalAthena:
             "QueryExecution": {
                 "QueryExecutionId": qid,
                 "Query": sql,
+                **({"ExecutionParameters": list(execution_params)} if execution_params else {}),
                 "StatementType": _statement_type(kind),
                 "ResultConfiguration": {"OutputLocation": f"{output}{qid}.csv"},
                 "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
@@ -992,7 +1083,8 @@ class LocalAthena:
                     stmt.expression, database, self._resolver(cur, scanned, stmt.sql)
                 )
                 translated = translation.sql
-                rel = cur.sql(translated)
+                values = self._bind(cur, stmt.params)
+                rel = cur.sql(translated, params=values) if values else cur.sql(translated)
                 names = list(rel.columns)
                 types = [str(t) for t in rel.types]
                 final_names = [
@@ -1298,7 +1390,7 @@ class LocalAthena:
             raise wr_exceptions.InvalidArgumentValue(
                 f"dtype_backend must be 'numpy_nullable' or 'pyarrow', got {dtype_backend!r}"
             )
-        sql = self._apply_params(sql, params, paramstyle)
+        sql, execution_params = self._apply_params(sql, params, paramstyle)
         record, table, error = self._run(
             sql,
             database,
@@ -1306,6 +1398,7 @@ class LocalAthena:
             workgroup,
             result_format="parquet" if ctas_approach else "csv",
             ctas_approach=ctas_approach,
+            execution_params=execution_params,
         )
         if error is not None:
             raise error
@@ -1400,9 +1493,15 @@ class LocalAthena:
             athena_cache_settings=athena_cache_settings,
         )
         _check_data_source(data_source)
-        sql = self._apply_params(sql, params, paramstyle)
+        sql, execution_params = self._apply_params(sql, params, paramstyle)
         record, _, _ = self._run(
-            sql, database, s3_output, workgroup, result_format="csv", ctas_approach=False
+            sql,
+            database,
+            s3_output,
+            workgroup,
+            result_format="csv",
+            ctas_approach=False,
+            execution_params=execution_params,
         )
         qid = record["QueryExecution"]["QueryExecutionId"]
         if wait:

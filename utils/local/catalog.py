@@ -376,7 +376,13 @@ class LocalCatalog:
         return sorted(self._databases())
 
     def put_table_record(self, database: str, record: dict[str, Any], replace: bool) -> None:
-        """Store a Glue table record (used by Athena CTAS); refuses to replace unless asked."""
+        """Store a Glue table record (used by Athena CTAS); refuses to replace unless asked.
+
+        Its location must be an ``s3://`` URI in the lake: a table is how Athena reads S3, and
+        nothing else (a path of the host is refused with LakePathError)."""
+        location = record.get("StorageDescriptor", {}).get("Location")
+        if location is not None:
+            self._check_location(location, "CreateTable")
         name = record["Name"].lower()
 
         def change(data: dict[str, Any]) -> None:
@@ -541,6 +547,7 @@ class LocalCatalog:
         self._store.update(change)
 
     def _check_location(self, path: str, call: str) -> str:
+        """A table's location: an ``s3://`` URI that maps into the lake (Athena reads only S3)."""
         if not isinstance(path, str):
             raise wr_exceptions.InvalidArgumentValue(f"{call}: path must be an s3:// URI string")
         self.lake.path_for(path)  # validates; refuses paths outside the lab home
@@ -704,6 +711,7 @@ class LocalCatalog:
         columns_parameters: dict[str, dict[str, str]] | None = None,
     ) -> None:
         """Store a Parquet table definition (shared by create_parquet_table and Athena CTAS)."""
+        self._check_location(path, "put_parquet_table")
         columns = _check_types(columns_types, "columns_types")
         partitions = _check_types(partitions_types or {}, "partitions_types")
         params = {

@@ -6,6 +6,11 @@ where DuckDB differs from Trino (output column names such as ``_col0``, ``approx
 ``split`` with a limit); integer division is handled by running DuckDB with
 ``integer_division = true``. Athena's DDL statements (``SHOW``, ``DESCRIBE``, ``CREATE DATABASE``,
 ``DROP TABLE``) are recognised here and executed against the local catalog by the caller.
+
+What Trino rejects is rejected here too, where sqlglot would let it through: a trailing or
+doubled comma in a list (``SELECT a, FROM t``), DuckDB's table functions in ``FROM``
+(``read_csv('/etc/passwd')``: Athena reads tables only through its catalog, so they are unknown
+functions), and execution parameters that are not values (:func:`parse_parameter`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.trino import Trino
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 UNNAMED_PREFIX = "__lab_unnamed_"
+PARAM_PREFIX = "__lab_param_"  # ':__lab_param_<k>' stands for the k-th '?' of the query
 
 
 class SqlError(Exception):
@@ -62,6 +70,7 @@ class Statement:
     comment: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     with_no_data: bool = False
+    params: list[str] = field(default_factory=list)  # Athena's ExecutionParameters, in order
 
 
 # -- statement recognition ---------------------------------------------------------------------
@@ -190,6 +199,93 @@ def parse_error_position(error: ParseError | TokenError) -> tuple[str, int | Non
     return str(error).splitlines()[0], None, None
 
 
+# tokens after which a list item must come, and before which one cannot end (Trino's grammar)
+_NO_ITEM_AFTER = {TokenType.SELECT, TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.COMMA}
+_NO_ITEM_BEFORE = {
+    TokenType.FROM, TokenType.WHERE, TokenType.GROUP_BY, TokenType.ORDER_BY, TokenType.HAVING,
+    TokenType.UNION, TokenType.INTERSECT, TokenType.EXCEPT, TokenType.R_PAREN,
+    TokenType.R_BRACKET, TokenType.COMMA, TokenType.SEMICOLON,
+}  # fmt: skip
+
+
+def _tokens(sql: str) -> list[Any]:
+    try:
+        return Trino().tokenize(sql)
+    except TokenError:
+        return []  # the parser reports it
+
+
+def _token_position(sql: str, offset: int) -> tuple[int, int]:
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
+def check_commas(sql: str) -> None:
+    """Refuse an empty item in a comma-separated list, as Trino does (sqlglot accepts
+    ``SELECT a, FROM t`` and ``f(a,)``): ``mismatched input 'FROM'``, with its position."""
+    tokens = _tokens(sql)
+    for i, token in enumerate(tokens):
+        if token.token_type != TokenType.COMMA:
+            continue
+        before = tokens[i - 1] if i > 0 else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if before is None or before.token_type in _NO_ITEM_AFTER:
+            bad = token
+        elif after is None or after.token_type in _NO_ITEM_BEFORE:
+            bad = after
+        else:
+            continue
+        if bad is None:
+            line, col = _token_position(sql, len(sql.rstrip()))
+            raise SqlError("mismatched input '<EOF>'. Expecting: <expression>", line, col)
+        line, col = _token_position(sql, bad.start)
+        text = sql[bad.start : bad.end + 1]
+        raise SqlError(f"mismatched input '{text}'. Expecting: <expression>", line, col)
+
+
+def number_placeholders(sql: str) -> tuple[str, int]:
+    """The SQL with its k-th ``?`` (in the order written) as ``:__lab_param_<k>``, and how many
+    there are: the translation keeps each parameter's number, so values bind to the right one."""
+    holes = [t for t in _tokens(sql) if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    if not holes:
+        return sql, 0
+    out, last = [], 0
+    for k, token in enumerate(holes, start=1):
+        out += [sql[last : token.start], f":{PARAM_PREFIX}{k}"]
+        last = token.end + 1
+    out.append(sql[last:])
+    return "".join(out), len(holes)
+
+
+_VALUE_NODES = (exp.Literal, exp.Boolean, exp.Null, exp.Neg, exp.Paren, exp.Cast, exp.TryCast,
+                exp.DataType, exp.DataTypeParam, exp.Array, exp.Interval, exp.Var)  # fmt: skip
+
+
+def parse_parameter(value: Any, position: int) -> exp.Expression:
+    """One execution parameter as Athena takes it: a value written as a literal (``1``,
+    ``'text'``, ``DATE '2024-01-01'``, ``CAST('2014-07-05' AS DATE)``, ``ARRAY[1, 2]``).
+
+    Athena binds it as a value, never as SQL: anything else (``1 OR 1=1``, a column, a
+    subquery, a function call) is refused with INVALID_PARAMETER_USAGE.
+    """
+    where = f"execution parameter {position} ({str(value)[:60]!r})"
+    try:
+        tree = sqlglot.parse_one(str(value), read="trino")
+    except (ParseError, TokenError) as exc:
+        message, _, _ = parse_error_position(exc)
+        raise SqlError(f"INVALID_PARAMETER_USAGE: {where} is not a value: {message}") from None
+    for node in tree.walk():
+        if not isinstance(node, _VALUE_NODES):
+            raise SqlError(
+                f"INVALID_PARAMETER_USAGE: {where} is not a value (it holds "
+                f"{type(node).__name__.upper()}): Athena binds each execution parameter as a "
+                "value. Pass a literal such as 1, 'text' (strings in single quotes), "
+                "DATE '2024-01-01' or CAST('2014-07-05' AS DATE), and write the rest of the "
+                "condition in the query"
+            )
+    return tree
+
+
 def parse_statement(sql: str) -> Statement:
     """Recognise one Athena statement; queries and CTAS are parsed with sqlglot (Trino)."""
     if not isinstance(sql, str) or not sql.strip():
@@ -223,6 +319,7 @@ def parse_statement(sql: str) -> Statement:
     except (ParseError, TokenError) as exc:
         message, line, col = parse_error_position(exc)
         raise SqlError(message, line, col) from None
+    check_commas(sql)
     if len(expressions) != 1:
         raise SqlError(
             f"Only one sql statement is allowed. Got: {len(expressions)}"
@@ -427,6 +524,39 @@ def _keep_date_arithmetic_dates(tree: exp.Expression, schema: dict[str, dict[str
             node.replace(exp.cast(node.copy(), exp.DataType.build("DATE")))
 
 
+def _refuse_table_function(table: exp.Table) -> None:
+    """DuckDB's table functions (``read_csv``, ``glob``, ``query``, ``range``, ...) are not
+    Athena's: a query reads tables through the catalog only."""
+    func = table.this
+    if isinstance(func, exp.Anonymous):
+        name = str(func.this)
+    elif isinstance(func, exp.Func):
+        name = func.sql_names()[0]
+    else:
+        name = func.sql("trino").split("(")[0]
+    line, col = _position(func)
+    if isinstance(col, int):
+        col = max(1, col - len(name) + 1)  # sqlglot marks where the name ends
+    raise SqlError(
+        f"FUNCTION_NOT_FOUND: Function '{name.lower()}' not registered (Athena reads tables "
+        "through the Glue catalog: register the data with wr.catalog.create_csv_table and "
+        "query the table)",
+        line,
+        col,
+    )
+
+
+def _number_parameters(tree: exp.Expression) -> exp.Expression:
+    """``:__lab_param_<k>`` -> DuckDB's ``$<k>`` (bound to the k-th value)."""
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and str(node.this or "").startswith(PARAM_PREFIX):
+            return exp.Placeholder(this=str(node.this)[len(PARAM_PREFIX) :])
+        return node
+
+    return tree.transform(fix)
+
+
 def translate_query(
     expression: exp.Expression,
     default_database: str | None,
@@ -442,7 +572,7 @@ def translate_query(
     tables: list[TableRef] = []
     for table in list(tree.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier):
-            continue
+            _refuse_table_function(table)
         name = table.name.lower()
         catalog = table.catalog.lower()
         db = table.db.lower()
@@ -475,6 +605,7 @@ def translate_query(
         )
     _keep_date_arithmetic_dates(tree, schema)
     tree = tree.transform(_fix_functions)
+    tree = _number_parameters(tree)
     unnamed: list[int] = []
     select = _first_select(tree)
     if select is not None:
