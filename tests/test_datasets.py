@@ -275,8 +275,28 @@ def test_transform_mapping_and_columns(tmp_path: Path) -> None:
     assert res.df["sentiment"].tolist() == [-1, -1, 0, 1, 1] * 3
     assert res.report.sentiment_counts == {-1: 6, 0: 3, 1: 6}
     assert res.report.rows_read == 15 and res.report.rows_kept == 15
-    # 15 reviews in one category: kept with the default (more than 10), dropped above 15
-    assert ds.transform(raw, min_category_reviews=15).report.dropped == {"small_category": 15}
+    # 15 reviews in one category: kept with the default (more than 10), dropped above 15;
+    # a transform that keeps no row says so instead of returning an empty table
+    with pytest.raises(RawDataError, match=r"15 rows read, 15 dropped \(15 small_category"):
+        ds.transform(raw, min_category_reviews=15)
+
+
+def test_transform_that_keeps_nothing_says_how_many_rows_were_read_and_dropped(
+    tmp_path: Path,
+) -> None:
+    rows = [_row(i, f"review {i}", rating="five") for i in range(12)]
+    raw = ds.read_raw(_write_rows(tmp_path / "five.csv", rows))
+    with pytest.raises(RawDataError) as err:
+        ds.transform(raw)
+    message = str(err.value)
+    assert "five.csv: no usable reviews: 12 rows read, 12 dropped" in message
+    assert "12 bad_rating (a Rating that is not 1 to 5, e.g. 'five'; source lines 2, 3" in message
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(["", *ds.RAW_COLUMNS]) + "\n", encoding="utf-8")
+    with pytest.raises(RawDataError, match="has a header and no review rows"):
+        ds.transform(ds.read_raw(header_only))
+    with pytest.raises(RawDataError, match="has a header and no review rows"):
+        ds.course_bucket_files(header_only)  # the course's bucket is not derived from it either
 
 
 def test_transform_bad_ratings_dropped_with_lines(tmp_path: Path) -> None:

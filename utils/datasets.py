@@ -381,6 +381,7 @@ class TransformReport:
     min_category_reviews: int
     texts_cleaned: int
     line_kind: str = "source line"
+    examples: dict[str, list[str]] = field(default_factory=dict)  # a few dropped values
 
 
 @dataclass
@@ -431,6 +432,10 @@ def transform(raw: RawRead | pd.DataFrame, min_category_reviews: int = 10) -> Tr
     AWS equivalent: the pandas cells of the course's Week 1 lab, before uploading the CSV to
     ``s3://<bucket>/data/transformed/``. Every dropped row is counted under a reason, with its
     line numbers (source lines for a :class:`RawRead`, index labels for a plain DataFrame).
+
+    Raises ``RawDataError`` when no row is left (a header-only file, every Rating unreadable):
+    it says how many rows were read, how many were dropped and why, so that nothing empty is
+    uploaded over the earlier transformed data.
     """
     if isinstance(raw, RawRead):
         src = raw.df
@@ -473,7 +478,9 @@ def transform(raw: RawRead | pd.DataFrame, min_category_reviews: int = 10) -> Tr
     if stars.dtype == object:
         stars = stars.astype(str).str.strip()
     num = pd.to_numeric(stars, errors="coerce")
-    drop(~num.isin([1, 2, 3, 4, 5]), "bad_rating")
+    bad_stars = ~num.isin([1, 2, 3, 4, 5])
+    examples = {"bad_rating": [repr(v) for v in pd.unique(stars[bad_stars].astype(str))[:3]]}
+    drop(bad_stars, "bad_rating")
     num = num[df.index].astype("int64")
 
     cleaned_body = athena_safe_text(df["review_body"])
@@ -509,8 +516,51 @@ def transform(raw: RawRead | pd.DataFrame, min_category_reviews: int = 10) -> Tr
         min_category_reviews=min_category_reviews,
         texts_cleaned=texts_cleaned,
         line_kind=line_kind,
+        examples={k: v for k, v in examples.items() if v},
     )
+    if report.rows_kept == 0:
+        raise _no_usable_rows(raw, report)
     return TransformResult(df=out, report=report, source_lines=kept_lines)
+
+
+def _no_usable_rows(raw: RawRead | pd.DataFrame, report: TransformReport) -> RawDataError:
+    """The error for a transform that keeps nothing: rows read, dropped, and why."""
+    where = str(raw.path) if isinstance(raw, RawRead) else "the DataFrame"
+    why = {
+        "missing_review_body": "no Review Text",
+        "missing_star_rating": "no Rating",
+        "missing_product_category": "no Class Name",
+        "bad_rating": "a Rating that is not 1 to 5",
+        "empty_review_body": "an empty Review Text",
+        "empty_product_category": "an empty Class Name",
+        "small_category": f"a Class Name with {report.min_category_reviews} reviews or fewer",
+    }
+    reasons = []
+    for reason, n in report.dropped.items():
+        lines = report.dropped_lines.get(reason, [])
+        shown = ", ".join(str(x) for x in lines[:5]) + (", ..." if n > 5 else "")
+        seen = report.examples.get(reason)
+        values = f", e.g. {', '.join(seen)}" if seen else ""
+        reasons.append(f"{n:,} {reason} ({why.get(reason, reason)}{values}; {report.line_kind}s "
+                       f"{shown})")  # fmt: skip
+    bad = raw.bad_rows if isinstance(raw, RawRead) else []
+    if report.rows_read == 0:
+        what = f"{where} has a header and no review rows that could be read"
+        if bad:
+            first = "; ".join(f"line {line}: {why}" for line, why in bad[:3])
+            what += f" ({len(bad):,} records could not be parsed: {first})"
+    else:
+        what = (
+            f"{where}: no usable reviews: {report.rows_read:,} rows read, "
+            f"{report.rows_read - report.rows_kept:,} dropped ({'; '.join(reasons)})"
+        )
+        if bad:
+            what += f", and {len(bad):,} records could not be parsed"
+    return RawDataError(
+        f"{what}. Nothing to upload: the transformed data would be empty. A usable review has a "
+        "Review Text, a Rating of 1 to 5 and a Class Name with more than "
+        f"{report.min_category_reviews} reviews (min_category_reviews)."
+    )
 
 
 # --------------------------------------------------------------------------------------------
