@@ -8,7 +8,7 @@ rows per sentiment sampled with the seed) into a temporary folder.
 In one run, on the same stratified 15% holdout (picked by ``--seed``) that no system sees
 while training:
 
-- ``local_autopilot``: a local AutoML job (``lab.AutoML`` on the local backend, in a temporary
+- ``local_autopilot``: a local AutoML job (the SDK's ``AutoML`` on the local backend's ``lab.session``, in a temporary
   lab home) with ``total_job_runtime_in_seconds=BUDGET``; its best candidate predicts the
   holdout. ``--mode`` picks AUTO (the default: ENSEMBLING below 100 MB, as Autopilot),
   ENSEMBLING or HYPERPARAMETER_TUNING;
@@ -69,39 +69,45 @@ def build_balanced(raw: Path, seed: int, out_dir: Path) -> Path:
 
 def run_local(train: pd.DataFrame, test: pd.DataFrame, budget: int, seed: int, mode: str,
               home: Path) -> dict[str, Any]:  # fmt: skip
+    from sagemaker.automl.automl import AutoML
+
     import utils
     from utils.local.automl import load_candidate_model
+    from utils.local.automl.store import JobStore
 
     lab = utils.connect("local", home=home, seed=seed)
-    lab.ensure_bucket()
+    sess = lab.session
+    sess.default_bucket()
     uri = lab.s3_uri("benchmark/train.csv")
     lab.wr.s3.to_csv(train, uri, index=False)
-    automl = lab.AutoML(target_attribute_name="sentiment", output_path=lab.s3_uri("autopilot"),
-                        total_job_runtime_in_seconds=budget,
-                        mode=None if mode == "AUTO" else mode)  # fmt: skip
+    automl = AutoML(target_attribute_name="sentiment", output_path=lab.s3_uri("autopilot"),
+                    total_job_runtime_in_seconds=budget, role=lab.role, sagemaker_session=sess,
+                    mode=None if mode == "AUTO" else mode)  # fmt: skip
     name = f"bench-{seed}-{int(time.time()) % 100000}"
     started = time.perf_counter()
-    automl.fit(inputs=uri, job_name=name, wait=True, logs=sys.stderr.isatty())
+    automl.fit(inputs=uri, job_name=name, wait=True, logs=False)
     seconds = time.perf_counter() - started
     best = automl.best_candidate(name)
     desc = automl.describe_auto_ml_job(name)
     model = load_candidate_model(lab, name)
     predicted = model.predict(test["review_body"].tolist())
-    record = automl._store.read_raw(name)
+    record = JobStore(lab.home).read_raw(name)
     return {
         "accuracy": float(accuracy_score(test["sentiment"].to_numpy(), predicted.astype(int))),
         "seconds": round(seconds, 1),
         "mode": record["local"].get("resolved_mode"),
         "best_candidate": best["CandidateName"],
-        "best_pipeline": record_pipeline(automl, name, best["CandidateName"]),
+        "best_pipeline": record_pipeline(lab, name, best["CandidateName"]),
         "validation_accuracy": round(best["FinalAutoMLJobObjectiveMetric"]["Value"], 4),
         "candidates": len(automl.list_candidates(name)),
         "secondary_status": desc["AutoMLJobSecondaryStatus"],
     }
 
 
-def record_pipeline(automl: Any, job: str, candidate: str) -> str:
-    for cand in automl._store.candidates(job):
+def record_pipeline(lab: Any, job: str, candidate: str) -> str:
+    from utils.local.automl.store import JobStore
+
+    for cand in JobStore(lab.home).candidates(job):
         if cand["CandidateName"] == candidate:
             return cand["_local"].get("definition", {}).get("pipeline", "")
     return ""

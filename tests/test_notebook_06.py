@@ -36,8 +36,9 @@ def test_06_deploy_predict_local(run_notebook, tmp_path):
     try:
         rec = run_notebook("06_deploy_predict", LAB_HOME=home, DPI=40)
     finally:  # a failed run must not leave a server behind
-        for e in endpoints.list_endpoints(lab):
-            endpoints.delete_endpoint(lab, e["EndpointName"], delete_model=True, missing_ok=True)
+        sm = lab.client("sagemaker")
+        for e in sm.list_endpoints()["Endpoints"]:
+            sm.delete_endpoint(EndpointName=e["EndpointName"])
 
     assert rec["endpoint_status"] == "InService"
     assert rec["endpoint_name"] == f"{rec['job_name']}-ep"
@@ -61,4 +62,6 @@ def test_06_deploy_predict_local(run_notebook, tmp_path):
     assert (wrong["sentiment"].astype(str) != wrong["predicted_label"]).all()
 
     assert rec["endpoint_deleted"] is True
-    assert endpoints.list_endpoints(lab) == []
+    sm = lab.client("sagemaker")
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_models()["Models"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []

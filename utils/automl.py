@@ -1,10 +1,9 @@
-"""``lab.AutoML``: SageMaker Autopilot through the sagemaker SDK's ``AutoML`` on either backend.
+"""Course helpers for SageMaker Autopilot jobs: follow a job live, tabulate and plot candidates.
 
-AWS equivalent: ``sagemaker.automl.automl.AutoML``. On ``aws`` the class drives the real
-service through the V2 API (CreateAutoMLJobV2, DescribeAutoMLJobV2); on ``local`` it is the
-embedded Autopilot of :mod:`utils.local.automl`. Both take the same constructor arguments and
-answer with the same keys. The helpers below keep ``05_autopilot`` thin: follow a job's stages,
-tabulate and plot its candidates.
+AWS equivalent: what the course does around ``sagemaker.automl.automl.AutoML`` (its ``while``
+loops on ``describe_auto_ml_job``, printing the candidates). The notebooks call the SDK's
+``AutoML`` themselves, on ``lab.session``; these helpers read only what its calls answer
+(DescribeAutoMLJob, ListCandidatesForAutoMLJob, and the logs client), on both backends.
 """
 
 from __future__ import annotations
@@ -17,18 +16,6 @@ from typing import Any
 import pandas as pd
 
 TERMINAL = ("Completed", "Failed", "Stopped")
-
-
-def automl_class(lab: Any) -> type:
-    """The ``AutoML`` class for ``lab``'s backend, bound to the lab (home, bucket, region)."""
-    if lab.is_local:
-        from utils.local.automl import local_automl_class
-
-        lab.home.mkdir(parents=True, exist_ok=True)
-        return local_automl_class(lab)
-    from utils.aws.automl import aws_automl_class
-
-    return aws_automl_class(lab)
 
 
 STAGES = ("Starting", "AnalyzingData", "FeatureEngineering", "ModelTuning", "TrainingModels",

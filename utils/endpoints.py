@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import importlib.util
 import io
 import sys
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from utils import keys
 from utils.errors import ConfigError, LabError
 from utils.local.endpoint import (
     DEFAULT_KEYS,
@@ -75,9 +75,9 @@ __all__ = [
 ]
 
 # Reviews the job never saw, split off before training (written by 05_autopilot).
-HOLDOUT_KEY = "data/balanced/holdout.csv"
-AUTOPILOT_PREFIX = "autopilot/"
-BATCH_OUTPUT_PREFIX = "models/batch-predictions/"
+HOLDOUT_KEY = keys.HOLDOUT_KEY
+AUTOPILOT_PREFIX = keys.AUTOPILOT_PREFIX
+BATCH_OUTPUT_PREFIX = keys.BATCH_PREDICTIONS_PREFIX
 # The course's three sample reviews: clearly positive, neutral, clearly negative.
 SAMPLE_REVIEWS = ("This product is great!", "OK, but not great.", "This is not the right product.")
 _LIST_KEYS = ("probabilities", "labels")
@@ -329,9 +329,7 @@ def response_keys(lab: Any, endpoint_name: str) -> list[str]:
     AWS equivalent: ``SAGEMAKER_INFERENCE_OUTPUT`` in the environment of the endpoint model's
     last container that sets it (DescribeEndpoint -> DescribeEndpointConfig -> DescribeModel).
     """
-    client = sagemaker_client(lab)
-    if lab.is_local:
-        return list(client.endpoint_info(endpoint_name)["inference_response_keys"])
+    client = lab.client("sagemaker")
     desc = client.describe_endpoint(EndpointName=endpoint_name)
     config = client.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])
     model = client.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
@@ -398,7 +396,7 @@ def predict_reviews(
     Accept='text/csv', Body=...)``, one review per line.
     """
     keys = list(keys) if keys else response_keys(lab, endpoint_name)
-    response = sagemaker_runtime(lab).invoke_endpoint(
+    response = lab.client("sagemaker-runtime").invoke_endpoint(
         EndpointName=endpoint_name,
         ContentType="text/csv",
         Accept="text/csv",
@@ -490,7 +488,7 @@ def batch_predict(
         )
     lines = [csv_body([t]).encode("utf-8") for t in frame[text_column].tolist()]
     ranges = list(_batches(lines, batch_size))
-    runtime = sagemaker_runtime(lab)
+    runtime = lab.client("sagemaker-runtime")
     started = time.perf_counter()
 
     def call(span: tuple[int, int]) -> bytes:
@@ -633,65 +631,26 @@ def misclassified(
 
 
 # -- which job to deploy -------------------------------------------------------------------------
-def _local_automl_jobs(lab: Any) -> list[dict[str, Any]]:
-    """ListAutoMLJobs summaries of the local Autopilot's jobs (``<lab home>/automl/<job>/``)."""
-    if importlib.util.find_spec("utils.local.automl.store") is None:
-        return []  # no local Autopilot: no job can exist
-    from utils.local.automl.store import JobStore
-
-    store = JobStore(lab.home)
-    out = []
-    for name in store.names():
-        record = store.read(name)
-        summary = {"AutoMLJobName": record.get("AutoMLJobName", name)}
-        for key in (
-            "AutoMLJobArn",
-            "AutoMLJobStatus",
-            "AutoMLJobSecondaryStatus",
-            "CreationTime",
-            "EndTime",
-            "LastModifiedTime",
-            "FailureReason",
-        ):
-            if record.get(key) is not None:
-                summary[key] = record[key]
-        out.append(summary)
-    return out
-
-
 def list_automl_jobs(lab: Any, status_equals: str | None = None) -> list[dict[str, Any]]:
-    """The AutoML jobs the labs created, newest first (ListAutoMLJobs summaries, with
-    ``S3OutputPath`` added on aws).
+    """The AutoML jobs the labs created, newest first: ListAutoMLJobs summaries with the job's
+    ``S3OutputPath``; a job is the labs' when its output is under ``s3://<bucket>/autopilot/``.
 
-    AWS equivalent: ``sagemaker_client.list_auto_ml_jobs`` + ``describe_auto_ml_job_v2``; a job
-    is the labs' when its output is under ``s3://<bucket>/autopilot/``. Locally every job in
-    the lab home is.
+    AWS equivalent: ``sm.list_auto_ml_jobs(...)`` (all pages) and ``describe_auto_ml_job_v2``
+    (which describes jobs of both APIs).
     """
-    if lab.is_local:
-        jobs = _local_automl_jobs(lab)
-        if status_equals:
-            jobs = [j for j in jobs if j.get("AutoMLJobStatus") == status_equals]
-        return sorted(jobs, key=lambda j: str(j.get("CreationTime", "")), reverse=True)
-    client = sagemaker_client(lab)
-    prefix = lab.s3_uri(AUTOPILOT_PREFIX).rstrip("/")
-    kwargs: dict[str, Any] = {
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-        "MaxResults": 100,
-    }
+    client = lab.client("sagemaker")
+    prefix = lab.s3_uri(keys.AUTOPILOT_PREFIX).rstrip("/")
+    kwargs: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
     if status_equals:
         kwargs["StatusEquals"] = status_equals
     out: list[dict[str, Any]] = []
-    while True:
-        page = client.list_auto_ml_jobs(**kwargs)
+    for page in client.get_paginator("list_auto_ml_jobs").paginate(**kwargs):
         for summary in page.get("AutoMLJobSummaries", []):
             desc = client.describe_auto_ml_job_v2(AutoMLJobName=summary["AutoMLJobName"])
-            output = desc.get("OutputDataConfig", {}).get("S3OutputPath", "")
+            output = desc.get("OutputDataConfig", {}).get("S3OutputPath", "").rstrip("/")
             if output == prefix or output.startswith(prefix + "/"):
                 out.append({**summary, "S3OutputPath": output})
-        if not page.get("NextToken"):
-            return out
-        kwargs["NextToken"] = page["NextToken"]
+    return out
 
 
 def latest_automl_job(lab: Any) -> str:
@@ -718,10 +677,10 @@ def autopilot_ready(lab: Any) -> str | None:
     """
     if not list_automl_jobs(lab, status_equals="Completed"):
         return (
-            f"no completed AutoML job with its output under {lab.s3_uri(AUTOPILOT_PREFIX)} "
+            f"no completed AutoML job with its output under {lab.s3_uri(keys.AUTOPILOT_PREFIX)} "
             f"(backend {lab.backend!r})"
         )
-    holdout = lab.s3_uri(HOLDOUT_KEY)
+    holdout = lab.s3_uri(keys.HOLDOUT_KEY)
     if not lab.wr.s3.does_object_exist(holdout):
         return f"no held-out reviews at {holdout} (backend {lab.backend!r})"
     return None

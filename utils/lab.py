@@ -25,7 +25,7 @@ class LocalWrangler:
     AWS equivalent: the ``awswrangler`` module. Anything else is a clear NotImplementedError.
     """
 
-    def __init__(self, home: Path, region: str | None = None) -> None:
+    def __init__(self, home: Path, region: str | None = None, bucket: str | None = None) -> None:
         from awswrangler import exceptions
 
         from utils.local.s3 import LocalS3
@@ -33,7 +33,7 @@ class LocalWrangler:
         self.home = Path(home)
         self.region = region
         self.lake = LocalLake(self.home)
-        self.s3 = LocalS3(self.lake)
+        self.s3 = LocalS3(self.lake, default_bucket=bucket)
         self.exceptions = exceptions
 
     @functools.cached_property
@@ -175,22 +175,12 @@ class Lab:
         if self._wr is None:
             if self.is_local:
                 self.home.mkdir(parents=True, exist_ok=True)
-                self._wr = LocalWrangler(self.home, region=self.region)
+                self._wr = LocalWrangler(self.home, region=self.region, bucket=self.bucket)
             else:
                 import awswrangler
 
                 self._wr = awswrangler
         return self._wr
-
-    @property
-    def AutoML(self) -> Any:  # noqa: N802 - named as the sagemaker SDK's class
-        """The sagemaker SDK's ``AutoML`` on ``aws``; the local Autopilot on ``local``.
-
-        Use it as the course does: ``lab.AutoML(target_attribute_name=..., output_path=...)``.
-        """
-        from utils.automl import automl_class
-
-        return automl_class(self)
 
     @functools.cached_property
     def Estimator(self) -> type:  # noqa: N802 - named as the sagemaker SDK's class

@@ -2,7 +2,8 @@
 
 AWS equivalent: Amazon SageMaker Autopilot. Modules:
 
-- :mod:`.client`: ``lab.AutoML`` (the sagemaker SDK's ``AutoML`` interface) and the job calls;
+- the job API (CreateAutoMLJob, DescribeAutoMLJob, ... V1 and V2) is the local SageMaker
+  client's, :mod:`utils.local.sagemaker.automl`; the sagemaker SDK's ``AutoML`` drives it;
 - :mod:`.worker`: the background process that runs a job through Autopilot's stages;
 - :mod:`.store`: job records under ``<lab home>/automl/<job>/``;
 - :mod:`.data`, :mod:`.validation`, :mod:`.metrics`: analysis, problem type, folds, objectives;
@@ -15,15 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from utils.local.automl.client import (
-    AutoMLJobFailed,
-    LocalAutoML,
-    describe_job,
-    list_candidates,
-    local_automl_class,
-    stop_job,
-    wait_for_job,
-)
 from utils.local.automl.model import CandidateModel, CandidateModelError
 from utils.local.automl.store import JobStore, ResourceInUse, ResourceNotFound
 
@@ -118,18 +110,11 @@ def refit_candidate(lab: Any, job_name: str, candidate_name: str | None = None) 
 
 
 __all__ = [
-    "AutoMLJobFailed",
     "CandidateModel",
     "CandidateModelError",
     "JobStore",
-    "LocalAutoML",
     "ResourceInUse",
     "ResourceNotFound",
-    "describe_job",
-    "list_candidates",
     "load_candidate_model",
-    "local_automl_class",
     "refit_candidate",
-    "stop_job",
-    "wait_for_job",
 ]

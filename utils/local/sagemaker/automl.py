@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from utils.local.automl.constants import (
@@ -24,11 +29,20 @@ from utils.local.automl.constants import (
     OBJECTIVES,
     PROBLEM_TYPES,
 )
-from utils.local.automl.store import JobStore, ResourceInUse, ResourceNotFound, iso, parse_time
+from utils.local.automl.store import (
+    JobStore,
+    ResourceInUse,
+    ResourceNotFound,
+    iso,
+    parse_time,
+    process_alive,
+)
 from utils.local.lake import parse_s3_uri
+from utils.local.sagemaker.jobs import WORKER_THREAD_ENV
 from utils.local.service import ServiceError
 
 STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping")
+_WORKERS: dict[str, subprocess.Popen] = {}  # job -> its worker, reaped when it exits
 MAX_CANDIDATES_PAGE = 300
 CSV_TYPES = ("text/csv", "text/csv;header=present")
 _TIME_KEYS = ("CreationTime", "EndTime", "LastModifiedTime")
@@ -191,8 +205,6 @@ class AutoMLAPI:
 
     def _create_automl(self, request: dict[str, Any], api: str,
                        original: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-        from utils.local.automl.client import _spawn_worker
-
         self._check_request(request)
         name = request["AutoMLJobName"]
         channel = request["AutoMLJobInputDataConfig"][0]
@@ -300,8 +312,6 @@ class AutoMLAPI:
 
     def describe_auto_ml_job_v2(self, AutoMLJobName: str) -> dict[str, Any]:
         """DescribeAutoMLJobV2: any job, in the V2 shape."""
-        from utils.local.automl.client import _reap
-
         _reap()
         record = self._automl_record(AutoMLJobName)
         req = record["request"]
@@ -324,8 +334,6 @@ class AutoMLAPI:
 
     def describe_auto_ml_job(self, AutoMLJobName: str) -> dict[str, Any]:
         """DescribeAutoMLJob (V1): jobs created with CreateAutoMLJob, in the V1 shape."""
-        from utils.local.automl.client import _reap
-
         _reap()
         record = self._automl_record(AutoMLJobName)
         v1 = record.get("request_v1")
@@ -368,8 +376,6 @@ class AutoMLAPI:
         """ListCandidatesForAutoMLJob. As AWS documents: SortOrder defaults to Ascending; without
         SortBy the candidates come in creation order. Without MaxResults a page holds all of
         them (up to 300, the API's largest page)."""
-        from utils.local.automl.client import _reap
-
         _reap()
         self._automl_record(AutoMLJobName)
         cands = self._automl.candidates(AutoMLJobName)
@@ -398,8 +404,6 @@ class AutoMLAPI:
                           SortOrder: str = "Descending", SortBy: str = "Name",
                           MaxResults: int = 10, NextToken: str | None = None) -> dict[str, Any]:  # fmt: skip
         """ListAutoMLJobs: summaries, sorted by Name (the default) Descending, 10 a page."""
-        from utils.local.automl.client import _reap
-
         _reap()
         store = self._automl
         rows = []
@@ -436,8 +440,6 @@ class AutoMLAPI:
 
     def stop_auto_ml_job(self, AutoMLJobName: str) -> dict[str, Any]:
         """StopAutoMLJob: the running candidate is stopped, finished ones are kept."""
-        from utils.local.automl.client import stop_job
-
         record = self._automl_record(AutoMLJobName)
         if record["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
             raise _invalid(f"AutoML job {AutoMLJobName} is {record['AutoMLJobStatus']}: only a "
@@ -451,6 +453,69 @@ class AutoMLAPI:
             if job.lower() == name.lower():
                 return list(store.read_raw(job)["request"].get("Tags") or [])
         raise ServiceError("ValidationException", f"no AutoML job named {name!r}")
+
+
+# -- the job's background worker -------------------------------------------------------------------
+def _spawn_worker(store: JobStore, home: Path, name: str) -> None:
+    """Start ``python -m utils.local.automl.worker`` for the job, in a session of its own."""
+    import psutil
+
+    from utils.config import project_root
+
+    env = os.environ.copy()
+    root = str(project_root())
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    for var, value in WORKER_THREAD_ENV.items():
+        env.setdefault(var, value)
+    env.pop("MPLBACKEND", None)
+    log = open(store.log_path(name), "ab")  # noqa: SIM115 - handed to the child
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "utils.local.automl.worker", "--home", str(home), "--job",
+             name],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=root, env=env,
+        )  # fmt: skip
+    finally:
+        log.close()
+    _WORKERS[name] = proc
+    try:
+        created = psutil.Process(proc.pid).create_time()
+    except psutil.NoSuchProcess:  # it already exited; the worker log says why
+        created = None
+
+    def worker(rec: dict[str, Any]) -> None:
+        if not rec.get("worker"):
+            rec["worker"] = {"pid": proc.pid, "create_time": created,
+                             "log": str(store.log_path(name))}  # fmt: skip
+
+    store.update(name, worker)
+
+
+def _reap() -> None:
+    """Collect the exited workers this process started (no zombies)."""
+    for name, proc in list(_WORKERS.items()):
+        if proc.poll() is not None:
+            del _WORKERS[name]
+
+
+def stop_job(store: JobStore, name: str) -> None:
+    """Mark the job Stopping and signal its worker (SIGTERM): what StopAutoMLJob does."""
+
+    def stopping(rec: dict[str, Any]) -> None:
+        rec["stop_requested"] = True
+        if rec["AutoMLJobStatus"] == "InProgress":
+            rec["AutoMLJobStatus"] = "Stopping"
+            rec["AutoMLJobSecondaryStatus"] = "Stopping"
+
+    record = store.update(name, stopping)
+    store.event(name, "StopAutoMLJob requested", stage="Stopping")
+    worker = record.get("worker") or {}
+    if process_alive(worker.get("pid"), worker.get("create_time")):
+        try:
+            os.kill(worker["pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -1,1 +1,0 @@
-"""The aws backend: thin adapters over boto3 / awswrangler / the sagemaker SDK."""
