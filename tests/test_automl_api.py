@@ -143,6 +143,37 @@ def test_attach_from_a_fresh_process_sees_the_same_job(done):
         "Completed", best, 2, "HYPERPARAMETER_TUNING", "sentiment"]  # fmt: skip
 
 
+def test_the_best_candidate_deploys_and_predicts_with_the_sdk(done):
+    from sagemaker.deserializers import CSVDeserializer
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import CSVSerializer
+
+    from utils.local.automl import load_candidate_model
+
+    lab, automl, _, _ = done
+    attached = AutoML.attach("v1-job", sagemaker_session=lab.session)
+    best = attached.best_candidate()
+    predictor = attached.deploy(
+        initial_instance_count=1, instance_type="ml.m5.large", candidate=best,
+        inference_response_keys=["predicted_label", "probability"], predictor_cls=Predictor,
+        serializer=CSVSerializer(), deserializer=CSVDeserializer(), endpoint_name="v1-job-ep",
+    )  # fmt: skip
+    try:
+        reviews = ["love perfect gorgeous", "awful ripped returned"]
+        answer = predictor.predict(reviews)
+        labels = [row[0] for row in answer]
+        model = load_candidate_model(lab, "v1-job", best["CandidateName"])
+        assert labels == [str(v) for v in model.predict(reviews)]
+        assert all(0 < float(row[1]) <= 1 for row in answer)
+        sm = lab.client("sagemaker")
+        described = sm.describe_endpoint(EndpointName="v1-job-ep")
+        assert described["EndpointStatus"] == "InService"
+    finally:
+        predictor.delete_model()
+        predictor.delete_endpoint()
+    assert lab.client("sagemaker").list_endpoints()["Endpoints"] == []
+
+
 def test_job_names_are_unique_and_unknown_jobs_are_not_found(done):
     lab, automl, uri, _ = done
     again = AutoML(role=lab.role, target_attribute_name="sentiment", sagemaker_session=lab.session)

@@ -141,3 +141,32 @@ def test_local_session_is_boto3s_default_after_connect(tmp_path):
     assert sagemaker.Session().default_bucket() == lab.bucket
     assert sagemaker.get_execution_role() == lab.role
     assert lab.role == "arn:aws:iam::000000000000:role/service-role/LocalSageMakerExecutionRole"
+
+
+def test_the_sdk_session_works_on_the_lake(tmp_path):
+    """``lab.session``'s S3 and account methods, as the course and the SDK's classes call them."""
+    import utils
+
+    lab = utils.connect("local", home=tmp_path / "lake")
+    sess = lab.session
+    bucket = sess.default_bucket()
+    assert bucket == lab.bucket == "sagemaker-us-east-1-000000000000"
+    assert lab.client("s3").head_bucket(Bucket=bucket)["BucketRegion"] == "us-east-1"
+    assert (sess.account_id(), sess.boto_region_name) == ("000000000000", "us-east-1")
+    source = tmp_path / "reviews.csv"
+    source.write_text("sentiment,review_body\n1,great\n")
+    uri = sess.upload_data(path=str(source), bucket=bucket, key_prefix="bias/unbalanced")
+    assert uri == f"s3://{bucket}/bias/unbalanced/reviews.csv"
+    assert sess.read_s3_file(bucket, "bias/unbalanced/reviews.csv") == source.read_text()
+    note = sess.upload_string_as_file_body("hello", bucket=bucket, key="notes/hello.txt")
+    assert note == f"s3://{bucket}/notes/hello.txt"
+    assert sorted(sess.list_s3_files(bucket, "")) == ["bias/unbalanced/reviews.csv",
+                                                      "notes/hello.txt"]  # fmt: skip
+    out = tmp_path / "download"
+    sess.download_data(str(out), bucket, key_prefix="bias/")
+    assert (out / "unbalanced" / "reviews.csv").read_text() == source.read_text()
+    # what wr.s3 and the S3 client see is the same object
+    assert lab.wr.s3.read_csv(uri)["review_body"].tolist() == ["great"]
+    with pytest.raises(ClientError) as missing:
+        sess.read_s3_file(bucket, "nothing/here.csv")
+    assert _code(missing.value) == "NoSuchKey"
