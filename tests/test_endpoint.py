@@ -1,8 +1,13 @@
 """The local endpoint: SageMaker's hosting contract over a real HTTP server and a real model.
 
-One endpoint serves a TF-IDF + logistic regression model trained here on synthetic reviews; it
-starts once for the module and is deleted in the fixture's teardown. Tests that break an
-endpoint on purpose (kill it, feed it a corrupt model) start their own and delete them.
+One endpoint serves a TF-IDF + logistic regression model trained here on synthetic reviews,
+wrapped as the local Autopilot's ``CandidateModel`` in a ``model.tar.gz`` in the lab's bucket
+(``lab.session.default_bucket()``), deployed with the sagemaker SDK's ``Model(...).deploy`` on
+``lab.session``; it starts once for the module and is deleted in the fixture's teardown. The
+assertions go through ``lab.client("sagemaker")``, ``lab.client("sagemaker-runtime")`` and the
+SDK's ``Predictor``; raw HTTP requests to the server are signed with the endpoint's secret, as
+the runtime signs them. Tests that break an endpoint on purpose (kill it, feed it a corrupt
+model) start their own and delete them. Every server binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -10,68 +15,144 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import signal
+import sys
 import threading
 import time
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 import utils
 from utils import endpoints
-from utils.local.endpoint import (
-    EndpointDeployError,
-    LocalSageMaker,
-    ModelSource,
-    process_alive,
+from utils.local.endpoint_server import (
+    MAX_PAYLOAD_BYTES,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    request_signature,
 )
-from utils.local.endpoint_server import MAX_PAYLOAD_BYTES
+from utils.local.sagemaker.hosting import process_alive
 
 ALL_KEYS = ["predicted_label", "probability", "probabilities", "labels"]
 NAME = "reviews-ep"
 BUCKET = "lab-endpoint-bucket"
+IMAGE = "local/automl-logistic:latest"
+MODEL_KEY = "autopilot/endpoint-test/tuning/cand-1/output/model.tar.gz"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A real model on balanced synthetic reviews, and reviews it never saw."""
+def trained():
+    """A real model on balanced synthetic reviews (as a CandidateModel), and unseen reviews."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     from utils import bias, datasets
+    from utils.local.automl.model import CandidateModel, IdentityFeaturizer
 
     df = datasets.transform(datasets.generate_synthetic(3000, seed=11)).df
     df = bias.balance(df, by=["sentiment"], seed=11).sample(frac=1.0, random_state=0)
     train, holdout = df.iloc[: int(len(df) * 0.8)], df.iloc[int(len(df) * 0.8) :]
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), LogisticRegression(max_iter=1000))
-    model.fit(train["review_body"].tolist(), train["sentiment"].tolist())
-    path = tmp_path_factory.mktemp("model") / "model.joblib"
-    joblib.dump(model, path)
-    return {"model": model, "path": path, "holdout": holdout.reset_index(drop=True)}
+    estimator = make_pipeline(
+        ColumnTransformer([("tfidf", TfidfVectorizer(ngram_range=(1, 2)), "review_body")]),
+        LogisticRegression(max_iter=1000),
+    )
+    estimator.fit(pd.DataFrame({"review_body": train["review_body"]}), train["sentiment"])
+    model = CandidateModel(IdentityFeaturizer(), estimator, "MulticlassClassification",
+                           list(estimator.classes_), ["review_body"], "sentiment", name="tfidf-lr")  # fmt: skip
+    return {"model": model, "holdout": holdout.reset_index(drop=True)}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    return utils.connect("local", home=tmp_path_factory.mktemp("home") / "lake", bucket=BUCKET)
+    lab = utils.connect("local", home=tmp_path_factory.mktemp("home") / "lake", bucket=BUCKET)
+    assert lab.session.default_bucket() == BUCKET  # the course's way to have the bucket
+    return lab
+
+
+def _upload(lab, tmp_path, files: dict, key: str) -> str:
+    """A model.tar.gz with ``files`` in the lab's bucket; its s3:// URI."""
+    from utils.local.automl.model import write_model_tar
+
+    tar = tmp_path / key.replace("/", "_")
+    write_model_tar(tar, files)
+    lab.client("s3").upload_file(str(tar), lab.session.default_bucket(), key)
+    return f"s3://{lab.session.default_bucket()}/{key}"
 
 
 @pytest.fixture(scope="module")
-def served(lab, trained):
+def model_url(lab, trained, tmp_path_factory):
+    from utils.local.automl.model import dump_model
+
+    folder = tmp_path_factory.mktemp("artifacts")
+    return _upload(lab, folder, {"model.joblib": dump_model(trained["model"])}, MODEL_KEY)
+
+
+def _sdk_model(lab, url, name, keys=None, image=IMAGE):
+    from sagemaker.model import Model
+    from sagemaker.predictor import Predictor
+
+    env = {"SAGEMAKER_INFERENCE_OUTPUT": ",".join(keys)} if keys else {}
+    return Model(image_uri=image, model_data=url, role=lab.role, sagemaker_session=lab.session,
+                 env=env, name=name, predictor_cls=Predictor)  # fmt: skip
+
+
+def _deploy(lab, url, name, keys=None, **kwargs):
+    """The SDK's ``Model(...).deploy`` on lab.session; the Predictor."""
+    return _sdk_model(lab, url, name, keys).deploy(
+        initial_instance_count=kwargs.pop("initial_instance_count", 1),
+        instance_type="ml.m5.large", endpoint_name=name, **kwargs)  # fmt: skip
+
+
+def _delete(lab, name):
+    """The endpoint, its config and its model, as Predictor.delete_model / delete_endpoint."""
+    from sagemaker.predictor import Predictor
+
+    sm = lab.client("sagemaker")
+    if not any(
+        e["EndpointName"] == name for e in sm.list_endpoints(NameContains=name)["Endpoints"]
+    ):
+        return
+    pred = Predictor(name, sagemaker_session=lab.session)
+    pred.delete_model()
+    pred.delete_endpoint()
+
+
+def _local(lab, name):
+    """The local part of the endpoint's record: Port, Pid, Token, SecretFile, Log."""
+    return json.loads((lab.home / "endpoints" / f"{name}.json").read_text())["Local"]
+
+
+@pytest.fixture(scope="module")
+def served(lab, model_url):
     """The module's endpoint, InService; deleted (server stopped) at the end."""
-    endpoints.deploy_model(lab, trained["path"], NAME, ALL_KEYS, predictor_cls=None)
-    yield LocalSageMaker.from_lab(lab).endpoint_info(NAME)
-    endpoints.delete_endpoint(lab, NAME, delete_model=True, missing_ok=True)
+    _deploy(lab, model_url, NAME, ALL_KEYS)
+    local = _local(lab, NAME)
+    secret = open(local["SecretFile"], "rb").read().strip()
+    yield {"port": local["Port"], "pid": local["Pid"], "secret": secret}
+    _delete(lab, NAME)
 
 
 @pytest.fixture
 def runtime(lab):
-    client = endpoints.sagemaker_runtime(lab)
+    client = lab.client("sagemaker-runtime")
     yield client
-    client.close()
+
+
+def _signed(secret: bytes, body: bytes, content_type: str = "", accept: str = "") -> dict:
+    """Headers of a request signed with the endpoint's secret (what the runtime sends)."""
+    nonce = secrets.token_hex(16)
+    mac = request_signature(secret, "POST", "/invocations", nonce, content_type, accept, body)
+    headers = {NONCE_HEADER: nonce, SIGNATURE_HEADER: mac}
+    if content_type:
+        headers["Content-Type"] = content_type
+    if accept:
+        headers["Accept"] = accept
+    return headers
 
 
 def _raw(port: int, method: str, path: str, body: bytes = b"", headers=None):
@@ -84,6 +165,12 @@ def _raw(port: int, method: str, path: str, body: bytes = b"", headers=None):
         conn.close()
 
 
+def _post(served, body: bytes, content_type: str = "", accept: str = ""):
+    """A signed POST /invocations straight to the server."""
+    headers = _signed(served["secret"], body, content_type, accept)
+    return _raw(served["port"], "POST", "/invocations", body, headers)
+
+
 def _expected(model, texts):
     proba = model.predict_proba(texts)
     labels = [str(c) for c in model.classes_]
@@ -92,26 +179,28 @@ def _expected(model, texts):
 
 # -- deploy, describe, list ------------------------------------------------------------------------
 def test_deploy_is_in_service_and_described_with_sagemaker_keys(lab, served):
-    desc = endpoints.describe_endpoint(lab, NAME)
+    sm = lab.client("sagemaker")
+    desc = sm.describe_endpoint(EndpointName=NAME)
     assert desc["EndpointName"] == NAME
     assert desc["EndpointStatus"] == "InService"
     assert desc["EndpointArn"] == f"arn:aws:sagemaker:{lab.region}:000000000000:endpoint/{NAME}"
     assert desc["EndpointConfigName"] == NAME
     assert desc["CreationTime"].tzinfo is not None
     assert desc["ProductionVariants"][0]["VariantName"] == "AllTraffic"
-    record = json.loads((lab.home / "endpoints" / f"{NAME}.json").read_text())
-    assert record["Local"]["Port"] == served["port"] and record["Local"]["Pid"] == served["pid"]
-    assert [e["EndpointName"] for e in endpoints.list_endpoints(lab)] == [NAME]
-    assert endpoints.list_endpoints(lab, status_equals="Failed") == []
+    local = _local(lab, NAME)
+    assert local["Port"] == served["port"] and local["Pid"] == served["pid"]
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [NAME]
+    assert sm.list_endpoints(StatusEquals="Failed")["Endpoints"] == []
     assert endpoints.response_keys(lab, NAME) == ALL_KEYS
     status, body, headers = _raw(served["port"], "GET", "/ping")
     assert status == 200 and headers["X-Endpoint-Name"] == NAME
-    client = endpoints.sagemaker_client(lab)
-    model = client.describe_model(ModelName=NAME)
-    env = model["Containers"][0]["Environment"]
+    model = sm.describe_model(ModelName=NAME)
+    env = model["PrimaryContainer"]["Environment"]
     assert env["SAGEMAKER_INFERENCE_OUTPUT"] == ",".join(ALL_KEYS)
-    config = client.describe_endpoint_config(EndpointConfigName=NAME)
+    assert model["PrimaryContainer"]["Image"] == IMAGE
+    config = sm.describe_endpoint_config(EndpointConfigName=NAME)
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
+    assert config["ProductionVariants"][0]["ModelName"] == NAME
 
 
 # -- invoke: the course's path ---------------------------------------------------------------------
@@ -194,8 +283,8 @@ def test_sdk_predictor_with_json_and_csv_serializers(lab, served, trained):
 
     texts = ["I love this dress", "It is fine I guess", "Terrible quality returned it"]
     labels, _ = _expected(trained["model"], texts)
-    pred = endpoints.predictor(lab, NAME, JSONSerializer(), JSONDeserializer(), Predictor)
-    assert isinstance(pred, Predictor)
+    pred = Predictor(NAME, sagemaker_session=lab.session, serializer=JSONSerializer(),
+                     deserializer=JSONDeserializer())  # fmt: skip
     assert [p["predicted_label"] for p in pred.predict(texts)["predictions"]] == labels
     pred.serializer, pred.deserializer = CSVSerializer(), CSVDeserializer()
     assert [row[0] for row in pred.predict(texts)] == labels
@@ -223,24 +312,15 @@ def test_sdk_predictor_with_json_and_csv_serializers(lab, served, trained):
 def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(
     served, body, content_type, status, says
 ):
-    headers = {"Content-Type": content_type} if content_type else {}
-    got, text, _ = _raw(served["port"], "POST", "/invocations", body, headers)
+    got, text, _ = _post(served, body, content_type)
     assert got == status
     assert says in text
-    ok, answer, _ = _raw(
-        served["port"], "POST", "/invocations", b"lovely", {"Content-Type": "text/csv"}
-    )
+    ok, answer, _ = _post(served, b"lovely", "text/csv")
     assert ok == 200 and answer.count("\n") == 1
 
 
 def test_unsupported_accept_and_unknown_path(served):
-    got, text, _ = _raw(
-        served["port"],
-        "POST",
-        "/invocations",
-        b"x",
-        {"Content-Type": "text/csv", "Accept": "image/png"},
-    )
+    got, text, _ = _post(served, b"x", "text/csv", "image/png")
     assert got == 406 and "image/png" in text
     got, text, _ = _raw(served["port"], "GET", "/nowhere")
     assert got == 404 and "/ping" in text
@@ -250,9 +330,7 @@ def test_unsupported_accept_and_unknown_path(served):
 
 def test_a_body_over_6_mb_is_413_and_the_server_keeps_serving(served, runtime):
     big = b"x" * (MAX_PAYLOAD_BYTES + 1)
-    got, text, headers = _raw(
-        served["port"], "POST", "/invocations", big, {"Content-Type": "text/csv"}
-    )
+    got, text, headers = _post(served, big, "text/csv")
     assert got == 413 and "6 MB" in text
     with pytest.raises(ClientError) as err:  # the runtime refuses before sending, as AWS does
         runtime.invoke_endpoint(EndpointName=NAME, ContentType="text/csv", Body=big)
@@ -264,6 +342,7 @@ def test_a_body_over_6_mb_is_413_and_the_server_keeps_serving(served, runtime):
 def test_runtime_raises_model_error_with_the_servers_reason(runtime, served):
     with pytest.raises(ClientError) as err:
         runtime.invoke_endpoint(EndpointName=NAME, ContentType="text/csv", Body="a,b,c")
+    assert isinstance(err.value, runtime.exceptions.ModelError)
     error = err.value.response
     assert error["Error"]["Code"] == "ModelError"
     assert error["OriginalStatusCode"] == 400
@@ -278,10 +357,12 @@ def test_unknown_endpoint_is_a_validation_error(lab, runtime):
         runtime.invoke_endpoint(EndpointName="no-such-ep", ContentType="text/csv", Body="x")
     assert err.value.response["Error"]["Code"] == "ValidationError"
     assert "no-such-ep" in str(err.value)
-    with pytest.raises(ClientError) as err:
-        endpoints.describe_endpoint(lab, "no-such-ep")
-    assert err.value.response["Error"]["Code"] == "ValidationException"
-    assert endpoints.delete_endpoint(lab, "no-such-ep", missing_ok=True) == []
+    sm = lab.client("sagemaker")
+    for call in (sm.describe_endpoint, sm.delete_endpoint):
+        with pytest.raises(ClientError) as err:
+            call(EndpointName="no-such-ep")
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert "Could not find endpoint" in err.value.response["Error"]["Message"]
 
 
 # -- concurrency ---------------------------------------------------------------------------------
@@ -290,7 +371,7 @@ def test_concurrent_clients_each_get_their_own_answers(lab, served, trained):
     labels, _ = _expected(trained["model"], texts)
     expected = dict(zip(texts, labels, strict=True))
     failures: list[str] = []
-    runtime = endpoints.sagemaker_runtime(lab)  # one client shared by the threads, as boto3's
+    runtime = lab.client("sagemaker-runtime")  # one client shared by the threads, as boto3's
 
     def client(worker: int) -> None:
         for i in range(24):
@@ -311,6 +392,7 @@ def test_concurrent_clients_each_get_their_own_answers(lab, served, trained):
         t.start()
     for t in threads:
         t.join(60)
+    assert not any(t.is_alive() for t in threads)
     assert failures == []
 
 
@@ -355,104 +437,115 @@ def test_batch_predict_names_a_missing_column(lab, served):
 
 
 # -- lifecycle: failure, deletion ----------------------------------------------------------------
-def test_dead_server_is_failed_not_in_service_and_can_be_deleted(lab, trained):
-    name = "doomed-ep"
-    endpoints.deploy_model(lab, trained["path"], name, predictor_cls=None)
-    try:
-        info = LocalSageMaker.from_lab(lab).endpoint_info(name)
-        os.killpg(info["pid"], signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while process_alive(info["pid"], None) is not False and time.monotonic() < deadline:
-            time.sleep(0.05)
-        desc = endpoints.describe_endpoint(lab, name)
-        assert desc["EndpointStatus"] == "Failed"
-        assert "not running" in desc["FailureReason"]
-        assert [e["EndpointStatus"] for e in endpoints.list_endpoints(lab, name_contains=name)] == [
-            "Failed"
-        ]
-        with pytest.raises(ClientError) as err:
-            endpoints.sagemaker_runtime(lab).invoke_endpoint(
-                EndpointName=name, ContentType="text/csv", Body="x"
-            )
-        assert "not in service" in str(err.value)
-    finally:
-        deleted = endpoints.delete_endpoint(lab, name, delete_model=True)
-    assert deleted == [f"endpoint {name}", f"endpoint config {name}", f"model {name}"]
+def _gone(lab, name):
+    """Nothing of the endpoint is left: no endpoint, config or model, no record."""
+    sm = lab.client("sagemaker")
+    for call, kwargs in ((sm.describe_endpoint, {"EndpointName": name}),
+                         (sm.describe_endpoint_config, {"EndpointConfigName": name}),
+                         (sm.describe_model, {"ModelName": name})):  # fmt: skip
+        with pytest.raises(ClientError, match="Could not find"):
+            call(**kwargs)
     assert not (lab.home / "endpoints" / f"{name}.json").exists()
 
 
+def test_dead_server_is_failed_not_in_service_and_can_be_deleted(lab, model_url):
+    name = "doomed-ep"
+    sm = lab.client("sagemaker")
+    try:
+        _deploy(lab, model_url, name)
+        local = _local(lab, name)
+        os.killpg(local["Pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while process_alive(local["Pid"], local["Token"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        desc = sm.describe_endpoint(EndpointName=name)
+        assert desc["EndpointStatus"] == "Failed"
+        assert "not running" in desc["FailureReason"]
+        listed = sm.list_endpoints(NameContains=name)["Endpoints"]
+        assert [e["EndpointStatus"] for e in listed] == ["Failed"]
+        with pytest.raises(WaiterError, match="Failed"):
+            sm.get_waiter("endpoint_in_service").wait(EndpointName=name)
+        with pytest.raises(ClientError) as err:
+            lab.client("sagemaker-runtime").invoke_endpoint(
+                EndpointName=name, ContentType="text/csv", Body="x"
+            )
+        assert err.value.response["Error"]["Code"] == "ValidationError"
+        assert "not in service" in str(err.value)
+    finally:
+        _delete(lab, name)
+    _gone(lab, name)
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=name)
+
+
 def test_a_model_that_cannot_load_fails_the_deploy_with_its_reason(lab, tmp_path):
-    bad = tmp_path / "model.joblib"
-    bad.write_bytes(b"not a pickle")
+    from sagemaker.exceptions import UnexpectedStatusException
+
+    url = _upload(lab, tmp_path, {"model.joblib": b"not a pickle"}, "autopilot/bad/model.tar.gz")
     name = "broken-ep"
     try:
-        with pytest.raises(EndpointDeployError, match="Failed. Reason: .*MODEL LOAD FAILED"):
-            endpoints.deploy_model(lab, bad, name, predictor_cls=None)
-        desc = endpoints.describe_endpoint(lab, name)
+        with pytest.raises(UnexpectedStatusException, match="Failed.*MODEL LOAD FAILED"):
+            _deploy(lab, url, name)
+        desc = lab.client("sagemaker").describe_endpoint(EndpointName=name)
         assert desc["EndpointStatus"] == "Failed"
         assert "MODEL LOAD FAILED" in desc["FailureReason"]
     finally:
-        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
+        _delete(lab, name)
+    _gone(lab, name)
 
 
-LOADER_MODULE = """
-import joblib
-from pathlib import Path
-
-
-def load_test_model(lab, path):
-    assert lab.is_local and Path(lab.home).is_dir()
-    return joblib.load(path)
-"""
-
-
-def test_loader_source_wait_false_and_delete_stops_the_server(lab, trained, tmp_path, monkeypatch):
-    by_function = ModelSource.from_loader(endpoints.describe_endpoint)
-    assert by_function.loader == "utils.endpoints:describe_endpoint"
-    # a loader as the local Autopilot's load_candidate_model(lab, ...), imported by the server
-    (tmp_path / "endpoint_test_loader.py").write_text(LOADER_MODULE)
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    source = ModelSource.from_loader(
-        "endpoint_test_loader:load_test_model", path=str(trained["path"])
-    )
-    name = "loader-ep"
+def test_wait_false_predicted_label_only_and_delete_stops_the_server(lab, model_url, trained):
+    sm = lab.client("sagemaker")
+    name = "plain-ep"
     try:
-        endpoints.deploy_model(
-            lab, source, name, ["predicted_label"], wait=False, predictor_cls=None
-        )
-        assert endpoints.describe_endpoint(lab, name)["EndpointStatus"] in ("Creating", "InService")
-        assert endpoints.wait_for_endpoint(lab, name, timeout=120)["EndpointStatus"] == "InService"
-        response = endpoints.sagemaker_runtime(lab).invoke_endpoint(
+        returned = _deploy(lab, model_url, name, wait=False)  # no SAGEMAKER_INFERENCE_OUTPUT
+        assert returned.endpoint_name == name  # the SDK's Predictor, without waiting
+        assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] in ("Creating",
+                                                                             "InService")  # fmt: skip
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=name)
+        assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+        response = lab.client("sagemaker-runtime").invoke_endpoint(
             EndpointName=name, ContentType="text/csv", Body="so soft and pretty"
         )
         labels, _ = _expected(trained["model"], ["so soft and pretty"])
         assert response["Body"].read().decode().strip() == labels[0]  # predicted_label only
-        info = LocalSageMaker.from_lab(lab).endpoint_info(name)
-        token = json.loads((lab.home / "endpoints" / f"{name}.json").read_text())["Local"]["Token"]
-        assert process_alive(info["pid"], token) is True
+        assert endpoints.response_keys(lab, name) == ["predicted_label"]
+        local = _local(lab, name)
+        assert process_alive(local["Pid"], local["Token"]) is True
     finally:
-        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
-    # deleting stopped the server and removed its record
-    assert process_alive(info["pid"], token) is False
+        _delete(lab, name)
+    # deleting stopped the server and removed its record, secret and unpacked model
+    assert process_alive(local["Pid"], local["Token"]) is False
     with pytest.raises(OSError):
-        _raw(info["port"], "GET", "/ping")
-    with pytest.raises(ClientError):
-        endpoints.describe_endpoint(lab, name)
+        _raw(local["Port"], "GET", "/ping")
+    assert not os.path.exists(local["SecretFile"])
+    assert not (lab.home / "endpoints" / "serving" / name).exists()
+    _gone(lab, name)
 
 
-def test_deploy_refuses_duplicates_bad_names_keys_and_counts(lab, served, trained):
-    with pytest.raises(ClientError, match="already existing endpoint"):
-        endpoints.deploy_model(lab, trained["path"], NAME, predictor_cls=None)
-    assert endpoints.describe_endpoint(lab, NAME)["EndpointStatus"] == "InService"  # untouched
+def test_deploy_refuses_duplicates_bad_names_keys_and_counts(lab, served, model_url):
+    sm = lab.client("sagemaker")
+    before = {k: len(v) for k, v in (("models", sm.list_models()["Models"]),
+                                     ("configs", sm.list_endpoint_configs()["EndpointConfigs"]))}  # fmt: skip
+    with pytest.raises(ClientError, match="Cannot create already existing endpoint"):
+        _deploy(lab, model_url, NAME)  # the SDK reuses the model; the config exists
+    with pytest.raises(ClientError, match="Cannot create already existing endpoint"):
+        sm.create_endpoint(EndpointName=NAME.upper(), EndpointConfigName=NAME)
+    assert sm.describe_endpoint(EndpointName=NAME)["EndpointStatus"] == "InService"  # untouched
     with pytest.raises(ClientError, match="1 to 63 letters"):
-        endpoints.deploy_model(lab, trained["path"], "bad_name!", predictor_cls=None)
-    with pytest.raises(ValueError, match=r"Requested inference output keys \[score\]"):
-        endpoints.deploy_model(lab, trained["path"], "x-ep", ["score"], predictor_cls=None)
+        _deploy(lab, model_url, "bad_name!")
+    with pytest.raises(ClientError, match=r"SAGEMAKER_INFERENCE_OUTPUT names \['score'\]"):
+        _deploy(lab, model_url, "x-ep", ["score"])
     with pytest.raises(NotImplementedError, match="initial_instance_count=2"):
-        endpoints.deploy_model(lab, trained["path"], "x-ep", initial_instance_count=2)
-    with pytest.raises(FileNotFoundError):
-        endpoints.deploy_model(lab, "/no/such/model.joblib", "x-ep")
+        _deploy(lab, model_url, "x-ep", initial_instance_count=2)
+    sm.delete_model(ModelName="x-ep")  # the SDK's CreateModel came before the refused config
+    missing = f"s3://{BUCKET}/autopilot/no/such/model.tar.gz"
+    with pytest.raises(ClientError, match=f"Could not find model data at {missing}"):
+        _deploy(lab, missing, "x-ep")
     assert not (lab.home / "endpoints" / "x-ep.json").exists()
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [NAME]
+    after = {k: len(v) for k, v in (("models", sm.list_models()["Models"]),
+                                    ("configs", sm.list_endpoint_configs()["EndpointConfigs"]))}  # fmt: skip
+    assert after == before
 
 
 # -- a model that answers in its own container's format -------------------------------------------
@@ -466,10 +559,13 @@ class EchoModel:
     content_types = ("application/json", "application/x-echo")
 
     def __init__(self, log):
-        self.log = Path(log)
+        self.log = str(log)
+
+    def bind(self, folder):  # what the local/automl-* images' serve entry calls
+        return self
 
     def invocations(self, body, content_type, accept):
-        with self.log.open("a") as fh:
+        with Path(self.log).open("a") as fh:
             fh.write(json.dumps([body.decode(), content_type, accept]) + "\\n")
         data = json.loads(body)  # a JSONDecodeError is a ValueError: the server answers 400
         if data == "crash":
@@ -480,41 +576,53 @@ class EchoModel:
         return json.dumps(answer).encode(), "application/vnd.echo+json"
 
 
-def load_echo(lab, log):
-    return EchoModel(log)
-
-
 class FailingWarmUp(EchoModel):
     sample_request = (b'"crash"', "application/json")
-
-
-def load_failing(lab, log):
-    return FailingWarmUp(log)
 """
 
 
 @pytest.fixture
-def hook_source(tmp_path, monkeypatch):
-    (tmp_path / "endpoint_hook_loader.py").write_text(HOOK_MODULE)
+def hook_url(lab, tmp_path, monkeypatch):
+    """``hook_url(cls)``: a model.tar.gz in the lake holding an EchoModel (the hook model) or
+    its failing variant, importable by the server (PYTHONPATH); and the hook's call log."""
+    import importlib
+
+    from utils.local.automl.model import write_model_tar
+
+    (tmp_path / "endpoint_hook_model.py").write_text(HOOK_MODULE)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("endpoint_hook_model")
     log = tmp_path / "calls.jsonl"
-    return log, lambda fn: ModelSource.from_loader(f"endpoint_hook_loader:{fn}", log=str(log))
+
+    def url(cls: str) -> str:
+        import joblib
+
+        folder = tmp_path / cls
+        folder.mkdir()
+        joblib.dump(getattr(module, cls)(log), folder / "model.joblib")
+        write_model_tar(folder / "model.tar.gz", {"model.joblib": folder / "model.joblib"})
+        key = f"autopilot/hook/{cls}/model.tar.gz"
+        lab.client("s3").upload_file(str(folder / "model.tar.gz"), BUCKET, key)
+        return f"s3://{BUCKET}/{key}"
+
+    yield url, log
+    sys.modules.pop("endpoint_hook_model", None)
 
 
-def test_a_model_with_an_invocations_hook_answers_verbatim(lab, hook_source, runtime):
-    log, source = hook_source
+def test_a_model_with_an_invocations_hook_answers_verbatim(lab, hook_url, runtime):
+    url, log = hook_url
     name = "hook-ep"
     try:
-        endpoints.deploy_model(lab, source("load_echo"), name, predictor_cls=None)
+        _deploy(lab, url("EchoModel"), name)
         # warmed up through the hook (the model has no predict_proba to warm up with)
         warm_up = [json.loads(line) for line in log.read_text().splitlines()]
         assert warm_up == [['{"instances": ["warm-up review"]}', "application/json",
                             "application/json"]]  # fmt: skip
-        port = LocalSageMaker.from_lab(lab).endpoint_info(name)["port"]
+        local = _local(lab, name)
+        hook = {"port": local["Port"], "secret": open(local["SecretFile"], "rb").read().strip()}
         body = b'{"instances": ["good", "bad"]}'
-        status, text, headers = _raw(port, "POST", "/invocations", body,
-                                     {"Content-Type": "application/json; charset=utf-8",
-                                      "Accept": "text/csv"})  # fmt: skip
+        status, text, headers = _post(hook, body, "application/json; charset=utf-8", "text/csv")
         assert status == 200 and headers["Content-Type"] == "application/vnd.echo+json"
         assert json.loads(text) == [{"echo": "good", "accept": "text/csv"},
                                     {"echo": "bad", "accept": "text/csv"}]  # fmt: skip
@@ -528,8 +636,7 @@ def test_a_model_with_an_invocations_hook_answers_verbatim(lab, hook_source, run
 
         # the hook's ValueError is a 400 with its message; the server keeps serving
         for bad, says in ((b'{"instances": ["a"', "Expecting"), (b'{"x": 1}', "please")):
-            status, text, _ = _raw(port, "POST", "/invocations", bad,
-                                   {"Content-Type": "application/json"})  # fmt: skip
+            status, text, _ = _post(hook, bad, "application/json")
             assert status == 400 and says in text
         with pytest.raises(ClientError) as err:
             runtime.invoke_endpoint(EndpointName=name, ContentType="application/json",
@@ -538,39 +645,44 @@ def test_a_model_with_an_invocations_hook_answers_verbatim(lab, hook_source, run
         assert "please" in err.value.response["Error"]["Message"]
         # a content type the model does not take is 415 before the hook is called; empty is 400
         calls = len(log.read_text().splitlines())
-        status, text, _ = _raw(port, "POST", "/invocations", b"good", {"Content-Type": "text/csv"})
+        status, text, _ = _post(hook, b"good", "text/csv")
         assert status == 415 and "application/json or application/x-echo" in text
-        status, text, _ = _raw(port, "POST", "/invocations", b" ",
-                               {"Content-Type": "application/json"})  # fmt: skip
+        status, text, _ = _post(hook, b" ", "application/json")
         assert status == 400 and "empty" in text
         assert len(log.read_text().splitlines()) == calls
         # any other failure of the hook is a 500, and the server still serves
-        status, text, _ = _raw(port, "POST", "/invocations", b'"crash"',
-                               {"Content-Type": "application/json"})  # fmt: skip
+        status, text, _ = _post(hook, b'"crash"', "application/json")
         assert status == 500 and "RuntimeError: the model broke" in text
-        status, text, _ = _raw(port, "POST", "/invocations", b'{"instances": ["still"]}',
-                               {"Content-Type": "application/json"})  # fmt: skip
+        status, text, _ = _post(hook, b'{"instances": ["still"]}', "application/json")
         assert status == 200 and json.loads(text)[0]["echo"] == "still"
-        assert endpoints.describe_endpoint(lab, name)["EndpointStatus"] == "InService"
+        assert lab.client("sagemaker").describe_endpoint(EndpointName=name)[
+            "EndpointStatus"] == "InService"  # fmt: skip
     finally:
-        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
+        _delete(lab, name)
 
 
-def test_a_hook_model_that_fails_its_warm_up_never_serves(lab, hook_source):
-    _, source = hook_source
+def test_a_hook_model_that_fails_its_warm_up_never_serves(lab, hook_url):
+    from sagemaker.exceptions import UnexpectedStatusException
+
+    url, _ = hook_url
     name = "hook-broken-ep"
     try:
-        with pytest.raises(EndpointDeployError, match="MODEL LOAD FAILED: RuntimeError"):
-            endpoints.deploy_model(lab, source("load_failing"), name, predictor_cls=None)
+        with pytest.raises(UnexpectedStatusException, match="MODEL LOAD FAILED: RuntimeError"):
+            _deploy(lab, url("FailingWarmUp"), name)
+        desc = lab.client("sagemaker").describe_endpoint(EndpointName=name)
+        assert desc["EndpointStatus"] == "Failed" and "the model broke" in desc["FailureReason"]
     finally:
-        endpoints.delete_endpoint(lab, name, delete_model=True, missing_ok=True)
+        _delete(lab, name)
+    _gone(lab, name)
 
 
 # -- the aws branch (moto) -----------------------------------------------------------------------
 def test_aws_backend_uses_boto3_clients_and_sagemaker_keys(aws_lab):
-    import boto3
+    from botocore.client import BaseClient
 
-    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm = aws_lab.client("sagemaker")  # boto3's own client, answered by moto
+    assert isinstance(sm, BaseClient) and sm.meta.service_model.service_name == "sagemaker"
+    assert sm.meta.region_name == "us-east-1"
     autopilot = "s3://lab-test-bucket/autopilot/job-1/model.tar.gz"
     env = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"}
     sm.create_model(
@@ -589,16 +701,18 @@ def test_aws_backend_uses_boto3_clients_and_sagemaker_keys(aws_lab):
         ],
     )  # fmt: skip
     sm.create_endpoint(EndpointName="job-1-ep", EndpointConfigName="job-1-ep")
-    assert endpoints.describe_endpoint(aws_lab, "job-1-ep")["EndpointStatus"] == "InService"
-    assert [e["EndpointName"] for e in endpoints.list_endpoints(aws_lab)] == ["job-1-ep"]
+    assert sm.describe_endpoint(EndpointName="job-1-ep")["EndpointStatus"] == "InService"
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["job-1-ep"]
     assert endpoints.response_keys(aws_lab, "job-1-ep") == ["predicted_label", "probability"]
-    runtime = endpoints.sagemaker_runtime(aws_lab)
+    runtime = aws_lab.client("sagemaker-runtime")
     assert runtime.meta.service_model.service_name == "sagemaker-runtime"
-    with pytest.raises(utils.errors.ConfigError, match="AutoML.deploy"):
-        endpoints.deploy_model(aws_lab, "/tmp/model.joblib", "x")
-    deleted = endpoints.delete_endpoint(aws_lab, "job-1-ep", delete_model=True)
-    assert deleted == ["endpoint job-1-ep", "endpoint config job-1-ep", "model job-1-model"]
+    from sagemaker.predictor import Predictor
+
+    pred = Predictor("job-1-ep", sagemaker_session=aws_lab.session)
+    pred.delete_model()
+    pred.delete_endpoint()
     assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
 
 
 def test_latest_automl_job_on_aws_picks_the_labs_jobs(aws_lab):
@@ -648,6 +762,9 @@ def test_autopilot_ready_names_what_05_must_leave(local_lab):
     ("service", "operation", "method"),
     [
         ("sagemaker-runtime", "InvokeEndpoint", "invoke_endpoint"),
+        ("sagemaker", "CreateModel", "create_model"),
+        ("sagemaker", "CreateEndpointConfig", "create_endpoint_config"),
+        ("sagemaker", "CreateEndpoint", "create_endpoint"),
         ("sagemaker", "DescribeEndpoint", "describe_endpoint"),
         ("sagemaker", "ListEndpoints", "list_endpoints"),
         ("sagemaker", "DeleteEndpoint", "delete_endpoint"),
@@ -659,20 +776,25 @@ def test_autopilot_ready_names_what_05_must_leave(local_lab):
         ("sagemaker", "DeleteModel", "delete_model"),
     ],
 )
-def test_local_calls_take_boto3s_arguments(local_lab, service, operation, method):
+def test_local_calls_take_boto3s_arguments(service, operation, method):
+    """The local services' methods take exactly boto3's parameter names (botocore validates the
+    request before it reaches them, so a name outside the model could never be passed)."""
     import inspect
 
     import botocore.session
 
-    from utils.local.endpoint import LocalSageMakerRuntime
+    from utils.local.runtime import RuntimeService
+    from utils.local.sagemaker.hosting import HostingAPI
 
     shape = botocore.session.get_session().get_service_model(service).operation_model(operation)
     members = set(shape.input_shape.members)
     required = set(shape.input_shape.required_members)
-    owner = LocalSageMakerRuntime if service == "sagemaker-runtime" else LocalSageMaker
+    owner = RuntimeService if service == "sagemaker-runtime" else HostingAPI
     params = inspect.signature(getattr(owner, method)).parameters
-    names = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    names = {n for n in params if n != "self"}
     assert names <= members, f"not boto3 arguments: {names - members}"
     assert required <= names, f"boto3 requires {required - names}"
+    required_here = {n for n, p in params.items() if n != "self" and p.default is p.empty}
+    assert required_here <= required, f"optional on AWS, required here: {required_here - required}"
     if service == "sagemaker-runtime":
         assert names == members  # every InvokeEndpoint argument is accepted (or refused clearly)
