@@ -128,6 +128,7 @@ def run_notebook(tmp_path, monkeypatch):
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("MPLBACKEND", "Agg")
+        monkeypatch.setenv("LAB_PROGRESS", "text")  # as the runner: no browser shows widgets
         out = tmp_path / f"{name}.out.ipynb"
         papermill.execute_notebook(
             str(ROOT / "notebooks" / f"{name}.ipynb"),

@@ -9,6 +9,7 @@ loops on ``describe_auto_ml_job``, printing the candidates). The notebooks call 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,9 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 STAGES = ("Starting", "AnalyzingData", "FeatureEngineering", "ModelTuning", "TrainingModels",
           "GeneratingExplainabilityReport", "GeneratingModelInsightsReport")  # fmt: skip
 LOG_GROUP = "/aws/sagemaker/AutoMLJobs"
+# "text": progress bars print as text even in a kernel (papermill's: no browser shows a widget);
+# otherwise tqdm picks its notebook widget in JupyterLab and text elsewhere
+PROGRESS_ENV = "LAB_PROGRESS"
 # how far this kernel has shown each job's log: a second tracking cell goes on from there,
 # while a fresh kernel (a late learner) shows the job's story from its start
 _SHOWN: dict[str, tuple[str, str, set[str]]] = {}
@@ -109,7 +113,10 @@ class JobView:
     # -- the view -----------------------------------------------------------------------------
     def _bar_for(self, planned: int | None) -> Any:
         if self._bar is None and self.show:
-            from tqdm.auto import tqdm
+            if os.environ.get(PROGRESS_ENV) == "text":
+                from tqdm.std import tqdm
+            else:
+                from tqdm.auto import tqdm
 
             self._bar = tqdm(total=planned if planned and planned <= 750 else None,
                              desc=self.job_name, unit="candidate", dynamic_ncols=True,

@@ -18,6 +18,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -201,6 +202,8 @@ def run(
     from tqdm.auto import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    # no browser shows the kernels' widgets: progress bars print as text (utils.automl.JobView)
+    os.environ["LAB_PROGRESS"] = "text"
     results = [NotebookRun(nb.stem) for nb in notebooks]
     bar = tqdm(total=len(notebooks), desc="notebooks", unit="nb", disable=not progress)
     for nb, result in zip(notebooks, results, strict=True):
