@@ -122,6 +122,8 @@ def test_fit_returns_at_once_and_the_job_completes(trained, lake):
     assert [m["Name"] for m in spec["MetricDefinitions"]] == ["train:accuracy",
                                                               "validation:accuracy"]  # fmt: skip
     assert [c["ChannelName"] for c in desc["InputDataConfig"]] == ["train", "validation"]
+    assert {c["ContentType"] for c in desc["InputDataConfig"]} == {"text/plain"}
+    assert trained["estimator"].model_data == desc["ModelArtifacts"]["S3ModelArtifacts"]
     assert desc["ResourceConfig"] == {"InstanceCount": 1, "InstanceType": "ml.m5.large",
                                       "VolumeSizeInGB": 30}  # fmt: skip
     assert desc["StoppingCondition"] == {"MaxRuntimeInSeconds": 7200}
@@ -218,6 +220,85 @@ def test_a_seeded_job_trains_the_same_model_again(trained, lake):
     first = sm.describe_training_job(TrainingJobName=trained["name"])["FinalMetricDataList"]
     second = _ended(sm, again.latest_training_job.name)["FinalMetricDataList"]
     assert [m["Value"] for m in second] == [m["Value"] for m in first]
+
+
+# -- the course's deploy, predict and delete ---------------------------------------------------
+def test_deploy_predicts_in_blazingtexts_format_and_deletes(trained, lake, tmp_path):
+    from sagemaker.deserializers import JSONDeserializer
+    from sagemaker.predictor import Predictor
+    from sagemaker.serializers import JSONSerializer
+
+    lab = lake["lab"]
+    sm = lab.client("sagemaker")
+    estimator = trained["estimator"]
+    text_classifier = estimator.deploy(initial_instance_count=1, instance_type="ml.m5.large",
+                                       serializer=JSONSerializer(),
+                                       deserializer=JSONDeserializer())  # fmt: skip
+    name = text_classifier.endpoint_name
+    try:
+        assert type(text_classifier) is Predictor  # the SDK's own: no client-side conversion
+        assert name.startswith("blazingtext-")
+        assert sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+        model_name = sm.describe_endpoint_config(EndpointConfigName=name)[
+            "ProductionVariants"][0]["ModelName"]  # fmt: skip
+        primary = sm.describe_model(ModelName=model_name)["PrimaryContainer"]
+        assert primary["ModelDataUrl"] == estimator.model_data
+        assert primary["Image"] == estimator.image_uri
+        with tarfile.open(lab.local_path(estimator.model_data)) as tar:
+            tar.extractall(tmp_path / "model", filter="data")
+        local = engine.load_model(tmp_path / "model")  # the same model.bin, in-process
+        tokenized = [bt.tokenize(r) for r in bt.SAMPLE_REVIEWS]
+
+        # the raw response, as boto3's invoke_endpoint returns it: BlazingText's JSON
+        runtime = lab.client("sagemaker-runtime")
+        response = runtime.invoke_endpoint(
+            EndpointName=name, ContentType="application/json", Accept="application/json",
+            Body=json.dumps({"instances": tokenized}),
+        )  # fmt: skip
+        assert response["ContentType"] == "application/json"
+        raw = json.loads(response["Body"].read())
+        assert isinstance(raw, list) and len(raw) == 3
+        for item in raw:
+            assert set(item) == {"label", "prob"} and len(item["label"]) == len(item["prob"]) == 1
+            assert item["label"][0] in ("__label__-1", "__label__0", "__label__1")
+            assert 0 < item["prob"][0] <= 1
+        proba = local.predict_proba(tokenized)  # the course's model is unsure: ties are either
+        for item, row in zip(raw, proba, strict=True):
+            assert row[local.classes_.index(item["label"][0])] == pytest.approx(row.max(), abs=1e-5)
+
+        # the SDK's Predictor deserializes the same answer; top k, most likely first
+        assert text_classifier.predict(data={"instances": tokenized}) == raw
+        top = text_classifier.predict({"instances": tokenized[:2], "configuration": {"k": 3}})
+        assert len(top) == 2
+        assert sorted(top[0]["label"]) == ["__label__-1", "__label__0", "__label__1"]
+        assert top[0]["prob"] == sorted(top[0]["prob"], reverse=True)
+        assert sum(top[0]["prob"]) == pytest.approx(1.0, abs=1e-3)
+        assert top[0]["label"][0] == raw[0]["label"][0]
+
+        # bad requests: the endpoint's 400 / 415 as a ModelError, and it keeps serving
+        for body, content_type, status, says in [
+            (b'{"instances": ["a"', "application/json", 400, "not valid JSON"),
+            (b'{"instances": [1, 2]}', "application/json", 400, '"instances" must be a list'),
+            (b'{"instances": ["a"], "configuration": {"k": 0}}', "application/json", 400,
+             "k is a positive whole number"),
+            (b"lovely dress", "text/csv", 415, "application/json or application/jsonlines"),
+        ]:  # fmt: skip
+            with pytest.raises(ClientError) as err:
+                runtime.invoke_endpoint(EndpointName=name, ContentType=content_type, Body=body)
+            assert _code(err.value) == "ModelError"
+            assert err.value.response["OriginalStatusCode"] == status
+            assert says in err.value.response["OriginalMessage"]
+        assert text_classifier.predict({"instances": tokenized}) == raw  # still serving
+
+        scored = bt.predict_sentiments(text_classifier, lake["validation"]["review_body"][:40],
+                                       batch_size=16, tokenized=True)  # fmt: skip
+        assert len(scored) == 40 and set(scored["sentiment"]) <= {-1, 0, 1}
+    finally:
+        text_classifier.delete_model()  # the model first: the predictor finds it via the endpoint
+        text_classifier.delete_endpoint()
+    assert sm.list_endpoints(NameContains=name)["Endpoints"] == []
+    assert sm.list_endpoint_configs(NameContains=name)["EndpointConfigs"] == []
+    assert sm.list_models(NameContains=name)["Models"] == []
 
 
 # -- bad input gets AWS's answers ------------------------------------------------------------------
@@ -326,6 +407,55 @@ def test_word2vec_modes_fail_with_a_clear_reason(lake):
     assert desc["TrainingJobStatus"] == "Failed"
     assert "mode='skipgram' is BlazingText's Word2Vec mode" in desc["FailureReason"]
     assert "supervised" in desc["FailureReason"]
+
+
+def test_channel_mistakes_fail_the_job_naming_the_channel(lake):
+    lab = lake["lab"]
+    sm = lab.client("sagemaker")
+    channels = lake["channels"]
+    bad_lines = f"s3://{lab.session.default_bucket()}/blazingtext/bad/train.txt"
+    lab.client("s3").put_object(Bucket=lab.session.default_bucket(), Key="blazingtext/bad/train.txt",
+                                Body=b"__label__1 good\nno label here\n")  # fmt: skip
+    hyperparameters = {k: str(v) for k, v in TUNED.items()}
+    requests = {
+        "only-validation": _request(lab, "only-validation", {"validation": channels["validation"]}),
+        "extra-channel": _request(lab, "extra-channel", {**channels, "test": channels["train"]}),
+        "bad-line": _request(lab, "bad-line", {"train": bad_lines}),
+        "early-stopping": _request(lab, "early-stopping", channels,
+                                   HyperParameters={**hyperparameters, "early_stopping": "True"}),
+    }  # fmt: skip
+    for request in requests.values():
+        sm.create_training_job(**request)
+    # the SDK turns a single input into the channel 'training', which BlazingText does not read
+    single = _estimator(lab)
+    single.set_hyperparameters(**TUNED)
+    single.fit(inputs=channels["train"], wait=False)
+    reasons = {name: _ended(sm, name)["FailureReason"] for name in requests}
+    reasons["single-input"] = _ended(sm, single.latest_training_job.name)["FailureReason"]
+    assert reasons["only-validation"] == (
+        "ClientError: the 'train' channel is required: fit({'train': ..., 'validation': ...})")  # fmt: skip
+    assert reasons["extra-channel"].startswith("ClientError: channel(s) ['test']: BlazingText")
+    assert reasons["single-input"].startswith("ClientError: channel(s) ['training']")
+    assert reasons["bad-line"].startswith("ClientError: channel 'train'")
+    assert "line 2: a line starts with its label" in reasons["bad-line"]
+    assert reasons["early-stopping"].startswith("NotImplementedError: local backend: "
+                                                "early_stopping=True")  # fmt: skip
+
+
+def test_label_sorted_training_data_is_warned_about_in_the_log(lake, tmp_path, capsys):
+    lab = lake["lab"]
+    sess = lab.session
+    path = tmp_path / "sorted.txt"
+    path.write_text(bt.channel_lines(lake["train"].sort_values("sentiment")), encoding="utf-8")
+    uri = sess.upload_data(path=str(path), bucket=sess.default_bucket(),
+                           key_prefix="blazingtext/sorted")  # fmt: skip
+    sm = lab.client("sagemaker")
+    sm.create_training_job(**_request(lab, "sorted-lines", {"train": uri}))
+    assert _ended(sm, "sorted-lines")["TrainingJobStatus"] == "Completed"  # a warning, no failure
+    sess.logs_for_job("sorted-lines")
+    out = capsys.readouterr().out
+    assert "WARNING] channel 'train': the lines are ordered by label" in out
+    assert "shuffle the rows before writing the file" in out
 
 
 def test_a_duplicate_job_name_is_resource_in_use(trained, lake):
@@ -514,3 +644,117 @@ def test_create_describe_and_list_conform_to_moto(sagemaker_client):
         with pytest.raises(ClientError) as err:
             call(**request)
         assert _code(err.value) == "ValidationException", call
+
+
+# -- the BlazingText container (utils.local.blazingtext): hyperparameters and requests ---------
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mode": "supervize"}, r"mode='supervize'.*'supervised'.*'cbow'.*did you mean"),
+        ({"epochs": -1}, r"epochs=-1: expected a positive whole number"),
+        ({"epochs": 2.5}, r"epochs=2.5: expected a whole number"),
+        ({"learning_rate": 0}, r"learning_rate=0: expected a positive number"),
+        ({"min_count": -3}, r"min_count=-3: expected a whole number >= 0"),
+        ({"word_ngrams": True}, r"word_ngrams=True: expected a number, not a boolean"),
+        ({"early_stopping": "maybe"}, r"early_stopping='maybe': expected True or False"),
+        ({"epoch": 5}, r"unknown hyperparameter\(s\) \['epoch'\].*did you mean 'epochs'"),
+        ({"early_stopping": True, "min_epochs": 20}, r"min_epochs=20 is more than epochs=10"),
+    ],
+)
+def test_bad_hyperparameters_name_the_parameter_and_the_allowed_values(changes, message):
+    with pytest.raises(engine.HyperparameterError, match=message):
+        engine.validate_hyperparameters({**COURSE, **changes})
+
+
+def test_the_courses_hyperparameters_are_valid_and_defaults_fill_in():
+    hp = engine.validate_hyperparameters(COURSE)
+    assert hp["epochs"] == 10 and hp["learning_rate"] == 0.01 and hp["vector_dim"] == 300
+    assert hp["buckets"] == 2_000_000 and hp["early_stopping"] is False  # BlazingText's defaults
+    as_strings = {k: str(v) for k, v in COURSE.items()}  # as the request carries them
+    assert engine.validate_hyperparameters(as_strings) == hp
+    with pytest.raises(engine.HyperparameterError, match="mode is required"):
+        engine.validate_hyperparameters({"epochs": 5})
+    assert engine.validate_hyperparameters({"epochs": 5}, partial=True)["epochs"] == 5
+    assert engine.validate_hyperparameters({"mode": "cbow", "window_size": 5}) == {
+        "mode": "cbow", "window_size": 5}  # fmt: skip
+    with pytest.raises(NotImplementedError, match="Word2Vec mode.*BACKEND='aws'"):
+        engine.validate_hyperparameters({"mode": "skipgram"}, local=True)
+
+
+def test_parse_request_reads_blazingtexts_json_and_says_what_is_wrong():
+    assert engine.parse_request(b'{"instances": ["a b", "c"]}') == (["a b", "c"], 1)
+    assert engine.parse_request({"instances": [], "configuration": {"k": 3}}) == ([], 3)
+    for bad, says in [
+        (b'{"instances": ["a"', "not valid JSON"),
+        (b'["a", "b"]', r'BlazingText takes \{"instances"'),
+        (b'{"reviews": ["a"]}', r"got \['reviews'\]"),
+        (b'{"instances": "a"}', '"instances" must be a list of texts, got str'),
+        (b'{"instances": ["a", 2]}', "instance 1 is 2"),
+        (b'{"instances": ["a"], "configuration": {"k": 0}}', "k is a positive whole number"),
+        (b'{"instances": ["a"], "configuration": {"k": true}}', r'"k": true'),
+        (b'{"instances": ["a"], "configuration": 2}', '"configuration" must be an object'),
+        (b"\xff", "not UTF-8"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            engine.parse_request(bad)
+
+
+def test_the_model_answers_jsonlines_and_odd_texts(trained, lake, tmp_path):
+    with tarfile.open(lake["lab"].local_path(trained["estimator"].model_data)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    model = engine.load_model(tmp_path)
+    proba = model.predict_proba(["", "lovely soft dress", "two\nlines"])
+    assert proba.shape == (3, 3)
+    assert proba.sum(axis=1).tolist() == pytest.approx([1.0] * 3, abs=1e-3)
+    # batch transform's JSON Lines: one {"source", "k"} per line, one answer per line
+    lines = b'{"source": "lovely dress"}\n{"source": "too small", "k": 2}\n'
+    body, content_type = model.invocations(lines, "application/jsonlines", "")
+    assert content_type == "application/jsonlines"
+    first, second = (json.loads(line) for line in body.decode().splitlines())
+    assert len(first["label"]) == 1 and len(second["label"]) == len(second["prob"]) == 2
+    with pytest.raises(ValueError, match='line 1: expected {"source"'):
+        model.invocations(b'{"text": "x"}', "application/jsonlines", "")
+
+
+# -- aws: the same course calls send the request SageMaker gets (moto) --------------------------
+def test_aws_fit_sends_the_courses_training_job(aws_lab):
+    import sagemaker
+
+    image_uri = sagemaker.image_uris.retrieve(framework="blazingtext", region=aws_lab.region)
+    estimator = sagemaker.estimator.Estimator(
+        image_uri=image_uri, role=MOTO_ROLE, instance_count=1, instance_type="ml.m5.large",
+        volume_size=30, max_run=7200, output_path=aws_lab.s3_uri("blazingtext/output"),
+        sagemaker_session=aws_lab.session,
+    )  # fmt: skip
+    calls = []
+    aws_lab.session.sagemaker_client.meta.events.register(
+        "provide-client-params.sagemaker.CreateTrainingJob",
+        lambda params, **_: calls.append(params))  # fmt: skip
+    estimator.set_hyperparameters(**COURSE)
+    channels = {"train": aws_lab.s3_uri("blazingtext/data/train/sentiment-train.txt"),
+                "validation": aws_lab.s3_uri(
+                    "blazingtext/data/validation/sentiment-validation.txt")}  # fmt: skip
+    estimator.fit(inputs=_inputs(channels), wait=False, job_name="blazingtext-course-1")
+    (request,) = calls
+    assert request["TrainingJobName"] == "blazingtext-course-1"
+    assert request["AlgorithmSpecification"]["TrainingImage"] == (
+        "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1"
+    )
+    assert request["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+    assert request["HyperParameters"] == {k: str(v) for k, v in COURSE.items()}
+    assert request["RoleArn"] == MOTO_ROLE
+    assert request["InputDataConfig"] == [
+        {"ChannelName": name, "ContentType": "text/plain",
+         "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri,
+                                         "S3DataDistributionType": "FullyReplicated"}}}
+        for name, uri in channels.items()
+    ]  # fmt: skip
+    assert request["OutputDataConfig"]["S3OutputPath"] == aws_lab.s3_uri("blazingtext/output")
+    assert request["ResourceConfig"] == {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                         "VolumeSizeInGB": 30}  # fmt: skip
+    assert request["StoppingCondition"]["MaxRuntimeInSeconds"] == 7200
+    # the SDK checks no hyperparameter: a typo goes out as it is, and the job fails on AWS
+    estimator.set_hyperparameters(mode="supervize", epochs=-1)
+    estimator.fit(inputs=_inputs(channels), wait=False, job_name="blazingtext-typo-1")
+    assert calls[-1]["HyperParameters"]["mode"] == "supervize"
+    assert calls[-1]["HyperParameters"]["epochs"] == "-1"
