@@ -1,8 +1,10 @@
 """07_blazingtext, executed headless with papermill on synthetic data, after 01 and 04.
 
 01_ingest and 04_detect_bias run first into the same lab home (04 writes the balanced reviews 07
-reads); then 07 trains twice, deploys, predicts and deletes its endpoint. 05_autopilot has not
-run, so the comparison holds BlazingText alone and says which notebooks to run.
+reads); then 07, with the sagemaker SDK's own classes on the local backend, uploads the channels,
+trains twice (and once more with a bad hyperparameter, which fails), deploys, predicts and deletes
+its endpoint and model. 05_autopilot has not run, so the comparison holds BlazingText alone and
+says which notebooks to run.
 """
 
 from __future__ import annotations
@@ -51,14 +53,23 @@ def balanced_home(tmp_path_factory) -> Path:
 
 def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
     import utils
-    from utils import blazingtext, endpoints
+    from utils import keys
 
     rec = run_notebook("07_blazingtext", LAB_HOME=str(balanced_home), BUCKETS=BUCKETS)
+    lab = utils.connect("local", home=balanced_home)
+    sm = lab.client("sagemaker")
 
     # the course's split: 90 / 10, stratified, nothing held out (05 has not run)
     assert rec["holdout_reviews_excluded"] == 0
     assert rec["train_rows"] + rec["validation_rows"] == rec["balanced_rows"]
     assert rec["validation_rows"] == pytest.approx(0.1 * rec["balanced_rows"], abs=3)
+
+    # the channels, uploaded with sess.upload_data under blazingtext/data/
+    data = lab.s3_uri(keys.BLAZINGTEXT_DATA_PREFIX)
+    assert rec["channels"] == {"train": f"{data}train/sentiment-train.txt",
+                               "validation": f"{data}validation/sentiment-validation.txt"}  # fmt: skip
+    lines = lab.local_path(rec["channels"]["train"]).read_text().splitlines()
+    assert len(lines) == rec["train_rows"] and all(s.startswith("__label__") for s in lines)
 
     # accuracies in a sane range; three classes make chance 1/3
     for name in ("course", "tuned"):
@@ -76,6 +87,28 @@ def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
         else ("course")
     )
     assert rec["deployed_hyperparameters"] == best
+
+    # the metrics came from training_job_analytics: the values the jobs reported
+    for name, job in zip(jobs["hyperparameters"], jobs["job"], strict=True):
+        frame = rec[f"{name}_analytics"]
+        assert list(frame.columns) == ["timestamp", "metric_name", "value"]
+        desc = sm.describe_training_job(TrainingJobName=job)
+        assert desc["TrainingJobStatus"] == "Completed"
+        final = {m["MetricName"]: m["Value"] for m in desc["FinalMetricDataList"]}
+        assert dict(zip(frame["metric_name"], frame["value"], strict=True)) == pytest.approx(final)
+        assert rec[f"{name}_validation_accuracy"] == pytest.approx(final["validation:accuracy"])
+        assert rec[f"{name}_train_accuracy"] == pytest.approx(final["train:accuracy"])
+        assert desc["OutputDataConfig"]["S3OutputPath"] == lab.s3_uri(
+            keys.BLAZINGTEXT_OUTPUT_PREFIX)  # fmt: skip
+        assert [c["ChannelName"] for c in desc["InputDataConfig"]] == ["train", "validation"]
+    assert sm.describe_training_job(TrainingJobName=jobs["job"][0])["HyperParameters"] == {
+        "mode": "supervised", "epochs": "10", "learning_rate": "0.01", "min_count": "2",
+        "vector_dim": "300", "word_ngrams": "3", "buckets": str(BUCKETS)}  # fmt: skip
+
+    # the job with a typo in mode (on by default locally) failed, with the container's reason
+    assert rec["failed_job_status"] == "Failed"
+    assert rec["failed_job_reason"].startswith("ClientError: mode='supervize'")
+    assert "did you mean 'supervised'?" in rec["failed_job_reason"]
 
     # BlazingText's answers for the course's three reviews
     labels = [p["label"] for p in rec["sample_predictions"]]
@@ -96,19 +129,23 @@ def test_07_trains_deploys_predicts_and_cleans_up(run_notebook, balanced_home):
     assert table["accuracy"][0] == pytest.approx(deployed)
     assert "run 05_autopilot and 06_deploy_predict" in rec["comparison_message"]
 
-    # the channels and models are in the lake; the endpoint is gone
-    lab = utils.connect("local", home=balanced_home)
-    assert set(rec["channels"]) == {"train", "validation"}
-    models = lab.wr.s3.list_objects(lab.s3_uri(blazingtext.OUTPUT_PREFIX + "/"),
+    # the models are in the lake; the endpoint, its configuration and its model are gone
+    models = lab.wr.s3.list_objects(lab.s3_uri(keys.BLAZINGTEXT_OUTPUT_PREFIX + "/"),
                                     suffix="model.tar.gz")  # fmt: skip
-    assert len(models) == 2
-    assert blazingtext.model_ready(lab) is None
+    assert sorted(models) == sorted(
+        lab.s3_uri(f"{keys.BLAZINGTEXT_OUTPUT_PREFIX}/{job}/output/model.tar.gz")
+        for job in jobs["job"]
+    )
     assert lab.check("07_blazingtext") is None  # what a later notebook would require
-    jobs = blazingtext.list_training_jobs(lab)
-    assert sorted(j["TrainingJobName"] for j in jobs) == sorted(rec["training_jobs"]["job"])
-    assert {j["TrainingJobStatus"] for j in jobs} == {"Completed"}
+    listed = sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]
+    statuses = {s["TrainingJobName"]: s["TrainingJobStatus"] for s in listed}
+    assert {statuses[job] for job in jobs["job"]} == {"Completed"}
+    assert sorted(statuses.values()) == ["Completed", "Completed", "Failed"]
     assert rec["endpoint_deleted"] is True
-    assert endpoints.list_endpoints(lab) == []
+    assert rec["endpoint_name"].startswith("blazingtext-")
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert sm.list_models()["Models"] == []
 
 
 def test_07_checks_its_prerequisite_first(tmp_path):

@@ -183,19 +183,6 @@ class Lab:
         return self._wr
 
     @functools.cached_property
-    def Estimator(self) -> type:  # noqa: N802 - named as the sagemaker SDK's class
-        """``sagemaker.estimator.Estimator`` on ``aws``; the local BlazingText one on ``local``.
-
-        On ``aws`` it is the SDK's class, bound to a session in the lab's region and bucket (and
-        the lab's role by default), checking BlazingText hyperparameters before a job starts;
-        locally it trains BlazingText's supervised mode with fastText. Use it as the course
-        does: ``lab.Estimator(image_uri=..., role=..., instance_count=1, ...)``.
-        """
-        from utils.blazingtext import estimator_class
-
-        return estimator_class(self)
-
-    @functools.cached_property
     def sagemaker_runtime(self) -> Any:
         """boto3's ``sagemaker-runtime`` client on ``aws``; the local endpoints' runtime on ``local``.
 
