@@ -30,7 +30,6 @@ from utils.local.lake import LocalLake, parse_s3_uri
 from utils.local.sagemaker import images
 from utils.local.sagemaker.jobs import (
     KINDS,
-    PROCESSING,
     TRAINING,
     JobKind,
     JobRecords,
@@ -306,8 +305,6 @@ def run(home: Path, kind: JobKind, name: str) -> int:
 
         def completed(rec: dict[str, Any]) -> None:
             rec.update(result)
-            if kind is PROCESSING:
-                rec["ExitMessage"] = "Completed: the processing container exited with code 0"
             finish(rec, kind, "Completed", None)
 
         records.update(name, completed)
