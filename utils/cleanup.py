@@ -1,48 +1,50 @@
-"""List what the labs created, on either backend, and delete it on confirmation.
+"""List what the labs created, on either backend, and delete it on request.
 
-AWS equivalent: the course's "release resources" cells (``predictor.delete_endpoint()``,
-``wr.catalog.delete_database(...)``, emptying the S3 prefixes), gathered in one place for
-``99_cleanup``. :func:`inventory` only looks; :func:`delete` deletes what the inventory marked
-``delete``, in an order that stops billing first (endpoints, then models and configs, AutoML
-jobs, BlazingText training jobs, Glue tables and the database, lake objects, Athena query
-results).
+AWS equivalent: the course's "release resources" cells (``sm.delete_endpoint(EndpointName=...)``,
+``predictor.delete_endpoint()``) and what a careful learner adds (stopping jobs, deleting job
+records, the Glue database, the S3 prefixes, Athena's result files), gathered for ``99_cleanup``.
+:func:`inventory` only looks; :func:`delete` deletes (or stops) what the inventory marked, in an
+order that stops billing first. Both go through the lab's clients (``lab.client("s3")``,
+``lab.client("sagemaker")``) and ``lab.wr`` (Glue, Athena), so they are the same calls on both
+backends.
 
-It touches nothing the labs did not create:
+What is the labs' (and nothing else is touched):
 
-- endpoints, endpoint configs and models: locally every one in the lab home; on AWS only those
-  tied to the labs' AutoML and BlazingText jobs (a model whose artifacts are under
-  ``s3://<bucket>/autopilot/`` or ``s3://<bucket>/blazingtext/``, or whose name starts with a
-  lab job's name; a config serving such a model; an endpoint using such a config).
-- AutoML jobs: the jobs whose output is under ``s3://<bucket>/autopilot/``. AWS keeps a job's
-  record forever (there is no delete call, and no charge): a running job is stopped, and its
-  artifacts go with the lake objects. Locally the job's record is deleted.
-- BlazingText training jobs (``07_blazingtext``): the jobs whose output is under
-  ``s3://<bucket>/blazingtext/``. As AutoML jobs: on AWS a running job is stopped and the record
-  stays; locally the record, the log and any leftover work folder are deleted (a job still
-  training is kept). The models (``model.tar.gz``) go with the ``blazingtext/`` lake objects.
-- Glue: tables of the lab's database whose data is under one of the lab's prefixes; the
-  database itself only once no other table is left in it (and never ``default``).
-- S3: objects under the lab's prefixes (:data:`utils.environment.LAB_PREFIXES`) in the lab's
-  bucket; never the bucket itself, never another prefix.
-- Athena: the result files of queries run against the lab's database (on AWS, found through the
-  query history of the ``primary`` workgroup); locally the local results bucket and history.
+- S3, the lab's bucket only: the objects under :data:`utils.keys.LAB_PREFIXES` (everything the
+  notebooks write), and under ``<job name>/`` for each lab job, where the SDK puts what it
+  uploads for a job that was given no path. Never the bucket itself, never another prefix.
+- SageMaker jobs whose output is in the lab's S3: AutoML jobs (DescribeAutoMLJobV2's
+  ``OutputDataConfig``), training jobs (``OutputDataConfig.S3OutputPath``; on AWS this includes
+  the candidates' jobs Autopilot ran under ``autopilot/<job>/``), processing jobs (every
+  ``ProcessingOutput``; Clarify writes to ``bias/``). A running job is stopped. A finished
+  training or processing job's record is deleted (DeleteTrainingJob / DeleteProcessingJob); a
+  stopped one on the next run. AutoML jobs have no delete call: AWS keeps their records (at no
+  charge), and so does the local backend.
+- Models with a container's model data in the lab's S3; endpoint configs serving such a model
+  (or named after a lab AutoML job, as ``06_deploy_predict`` names them: ``<job>-ep``);
+  endpoints using such a config (or so named).
+- Glue: the tables of the lab's database whose data is in the lab's S3; the database itself
+  once no other table is left in it (never ``default``).
+- Athena: the result objects of the queries run against the lab's database (ListQueryExecutions
+  and GetQueryExecution of the ``primary`` workgroup): the objects in a query's output folder
+  named after its id (``<id>.csv``, ``<id>.csv.metadata``, ``<id>/...``) and what a CTAS query
+  of the lab's wrote there (its ``external_location``). Other databases' results stay. The query
+  history stays too: Athena has no call to delete it (it keeps 45 days).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from utils import blazingtext, endpoints
-from utils.environment import LAB_PREFIXES
-from utils.local.lake import parse_s3_uri
+from utils.errors import LabError
+from utils.keys import LAB_PREFIXES
 
 # deletion order: what bills by the hour first
 KINDS = (
@@ -51,13 +53,23 @@ KINDS = (
     "model",
     "automl-job",
     "training-job",
+    "processing-job",
     "glue-table",
     "glue-database",
     "s3-objects",
     "athena-results",
 )
-ATHENA_HISTORY_LIMIT = 1000  # most recent query executions looked at on AWS
+HOSTING = KINDS[:3]  # the kinds 99_cleanup deletes with the course's own calls
+_ORDER = {kind: i for i, kind in enumerate(KINDS)}
+_RUNNING, _STOPPING = "InProgress", "Stopping"
 _EXTERNAL_LOCATION = re.compile(r"external_location\s*=\s*'(s3://[^']+)'", re.IGNORECASE)
+_GONE_CODES = {"ResourceNotFound", "ResourceNotFoundException", "EntityNotFoundException",
+               "NoSuchBucket", "NoSuchEntity", "NotFound", "404"}  # fmt: skip
+_GONE_MESSAGE = re.compile(r"could not find|not found|does not exist", re.IGNORECASE)
+
+
+class CleanupError(LabError, RuntimeError):
+    """Cleanup could not list or delete something; the message says what and where."""
 
 
 @dataclass
@@ -69,304 +81,372 @@ class Resource:
     detail: str = ""
     action: str = "delete"  # "delete", "stop", or "keep: <why>"
     targets: list[str] = field(default_factory=list)  # object URIs (s3-objects, athena-results)
-    files: list[str] = field(default_factory=list)  # local files (query history records)
 
     @property
     def acts(self) -> bool:
         return self.action in ("delete", "stop")
 
 
+# -- small helpers -------------------------------------------------------------------------------
 def _size(n: int) -> str:
     value = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1024 or unit == "GB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{n} B"
+    return f"{n} B"  # pragma: no cover
 
 
-# -- S3 listing with sizes -----------------------------------------------------------------------
-def _objects(lab: Any, prefix_uri: str) -> list[tuple[str, int]]:
-    """``(uri, size)`` of every object under a prefix (a string prefix, as on S3)."""
-    bucket, key = parse_s3_uri(prefix_uri)
-    if lab.is_local:
-        out = []
-        for uri in lab.wr.s3.list_objects(prefix_uri):
-            with contextlib.suppress(OSError):
-                out.append((uri, lab.local_path(uri).stat().st_size))
-        return out
-    import boto3
-    from botocore.exceptions import ClientError
+def _when(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if isinstance(moment, dt.datetime) else str(moment or "?")
 
-    s3 = boto3.client("s3", region_name=lab.region)
-    out = []
+
+def _split(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        return "", ""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def _code(exc: BaseException) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def is_gone(exc: BaseException) -> bool:
+    """True for an error that means "there is no such resource" (it was deleted already).
+
+    AWS equivalent: SageMaker's ``ValidationException`` "Could not find ...", ``ResourceNotFound``,
+    Glue's ``EntityNotFoundException``, S3's ``NoSuchBucket``.
+    """
+    code = _code(exc)
+    if code in _GONE_CODES:
+        return True
+    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
+    return code == "ValidationException" and bool(_GONE_MESSAGE.search(message))
+
+
+@contextlib.contextmanager
+def unless_gone() -> Iterator[None]:
+    """Run a delete call; a resource that is already gone is fine (the same result on a re-run).
+
+    AWS equivalent: ignoring the not-found error of a Delete* call (see :func:`is_gone`).
+    """
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-            out += [(f"s3://{bucket}/{o['Key']}", int(o["Size"])) for o in page.get("Contents", [])]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchBucket", "404"):
+        yield
+    except Exception as exc:
+        if not is_gone(exc):
+            raise
+
+
+def _describe_error(exc: BaseException) -> str:
+    error = getattr(exc, "response", {}).get("Error", {})
+    if error:
+        return f"{error.get('Code', type(exc).__name__)}: {error.get('Message', exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _all(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list call (boto3's paginator)."""
+    try:
+        pages = client.get_paginator(operation).paginate(**kwargs)
+        return [item for page in pages for item in page.get(key, [])]
+    except Exception as exc:
+        raise CleanupError(f"listing with {operation} failed: {_describe_error(exc)}") from exc
+
+
+class _LabS3:
+    """Which S3 URIs are the lab's: its bucket, under one of its prefixes."""
+
+    def __init__(self, bucket: str, prefixes: Iterable[str]) -> None:
+        self.bucket = bucket
+        self.prefixes = tuple(prefixes)
+
+    def owns(self, uri: str | None) -> bool:
+        bucket, key = _split(uri or "")
+        if bucket != self.bucket:
+            return False
+        key = key if key.endswith("/") else key + "/"
+        return any(key.startswith(p) for p in self.prefixes)
+
+    def with_jobs(self, jobs: Iterable[str]) -> _LabS3:
+        """Also ``<job>/`` for each job, unless it overlaps a lab prefix (a job named "data")."""
+        extra = [f"{j}/" for j in jobs]
+        extra = [
+            p for p in extra if not any(p.startswith(q) or q.startswith(p) for q in self.prefixes)
+        ]
+        return _LabS3(self.bucket, self.prefixes + tuple(dict.fromkeys(extra)))
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+def _objects(s3: Any, uri: str) -> list[tuple[str, int]]:
+    """``(uri, size)`` of every object under a prefix (a string prefix, as on S3)."""
+    bucket, prefix = _split(uri)
+    try:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [
+            (f"s3://{bucket}/{o['Key']}", int(o.get("Size", 0)))
+            for page in pages
+            for o in page.get("Contents", [])
+        ]
+    except Exception as exc:
+        if _code(exc) == "NoSuchBucket":
             return []
-        raise
-    return out
+        raise CleanupError(
+            f"listing s3://{bucket}/{prefix} (ListObjectsV2) failed: {_describe_error(exc)}"
+        ) from exc
 
 
-def lake_objects(lab: Any) -> list[Resource]:
-    """One ``s3-objects`` row per lab prefix that holds objects, in the lab's bucket."""
+def _objects_row(kind: str, name: str, found: list[tuple[str, int]], what: str = "") -> Resource:
+    total = sum(size for _, size in found)
+    detail = f"{len(found)} objects, {_size(total)}" + (f" {what}" if what else "")
+    return Resource(kind, name, detail, targets=sorted(u for u, _ in found))
+
+
+def lake_objects(lab: Any, lab_s3: _LabS3 | None = None, s3: Any = None) -> list[Resource]:
+    """One ``s3-objects`` row per lab prefix that holds objects, in the lab's bucket.
+
+    AWS equivalent: ``ListObjectsV2(Bucket=<bucket>, Prefix=<prefix>)`` for each prefix.
+    """
+    s3 = s3 or lab.client("s3")
+    lab_s3 = lab_s3 or _LabS3(lab.bucket, LAB_PREFIXES)
     rows = []
-    for prefix in LAB_PREFIXES:
-        uri = lab.s3_uri(prefix)
-        found = _objects(lab, uri)
+    for prefix in lab_s3.prefixes:
+        found = _objects(s3, f"s3://{lab.bucket}/{prefix}")
         if found:
-            total = sum(size for _, size in found)
-            rows.append(
-                Resource(
-                    "s3-objects",
-                    uri,
-                    f"{len(found)} objects, {_size(total)}",
-                    targets=[u for u, _ in found],
-                )
+            what = "" if prefix in LAB_PREFIXES else f"(written for job {prefix.rstrip('/')})"
+            rows.append(_objects_row("s3-objects", f"s3://{lab.bucket}/{prefix}", found, what))
+    return rows
+
+
+# -- SageMaker jobs ------------------------------------------------------------------------------
+def _describe(call: Callable[..., dict[str, Any]], **name: str) -> dict[str, Any] | None:
+    """A Describe* answer, or None if the resource went away since it was listed."""
+    try:
+        return call(**name)
+    except Exception as exc:
+        if is_gone(exc):
+            return None
+        what = ", ".join(f"{k}={v}" for k, v in name.items())
+        raise CleanupError(f"describing {what} failed: {_describe_error(exc)}") from exc
+
+
+def _job_action(status: str, deletable: bool) -> str:
+    if status == _RUNNING:
+        return "stop"
+    if status == _STOPPING:
+        return "keep: it is stopping; run this again once it has stopped"
+    if deletable:
+        return "delete"
+    return (
+        "keep: there is no call to delete an AutoML job; AWS keeps its record (no charge), "
+        "its artifacts go with the S3 objects"
+    )
+
+
+# kind: (list call, its result key, describe call, the field prefix of name and status)
+_JOBS = {
+    "automl-job": ("list_auto_ml_jobs", "AutoMLJobSummaries", "describe_auto_ml_job_v2",
+                   "AutoMLJob"),
+    "training-job": ("list_training_jobs", "TrainingJobSummaries", "describe_training_job",
+                     "TrainingJob"),
+    "processing-job": ("list_processing_jobs", "ProcessingJobSummaries",
+                       "describe_processing_job", "ProcessingJob"),
+}  # fmt: skip
+
+
+def _job_outputs(kind: str, desc: dict[str, Any]) -> list[str]:
+    """Where a described job writes: its output path, or each processing output's S3 URI."""
+    if kind == "processing-job":
+        outputs = (desc.get("ProcessingOutputConfig") or {}).get("Outputs", [])
+        return [str((o.get("S3Output") or {}).get("S3Uri")) for o in outputs]
+    return [str((desc.get("OutputDataConfig") or {}).get("S3OutputPath"))]
+
+
+def sagemaker_jobs(lab: Any, lab_s3: _LabS3 | None = None, sm: Any = None) -> list[Resource]:
+    """The AutoML, training and processing jobs whose output is in the lab's S3.
+
+    AWS equivalent: ListAutoMLJobs + DescribeAutoMLJobV2, ListTrainingJobs +
+    DescribeTrainingJob, ListProcessingJobs + DescribeProcessingJob.
+    """
+    sm = sm or lab.client("sagemaker")
+    lab_s3 = lab_s3 or _LabS3(lab.bucket, LAB_PREFIXES)
+    rows: list[Resource] = []
+    for kind, (list_call, key, describe, field_prefix) in _JOBS.items():
+        name_field = f"{field_prefix}Name"
+        for job in _all(sm, list_call, key):
+            desc = _describe(getattr(sm, describe), **{name_field: job[name_field]})
+            outputs = _job_outputs(kind, desc) if desc else []
+            if not desc or not outputs or not all(lab_s3.owns(u) for u in outputs):
+                continue
+            status = desc[f"{field_prefix}Status"]
+            detail = (f"{status}, created {_when(desc.get('CreationTime'))}, output "
+                      f"{', '.join(outputs)}")  # fmt: skip
+            action = _job_action(status, deletable=kind != "automl-job")
+            rows.append(Resource(kind, desc[name_field], detail, action))
+    return rows
+
+
+def _model_data(container: dict[str, Any]) -> str | None:
+    source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+    return container.get("ModelDataUrl") or source.get("S3Uri")
+
+
+def sagemaker_hosting(
+    lab: Any, lab_s3: _LabS3 | None = None, automl_jobs: Iterable[str] = (), sm: Any = None
+) -> list[Resource]:
+    """Endpoints, endpoint configs and models of the labs (see the module docstring).
+
+    AWS equivalent: ListModels + DescribeModel, ListEndpointConfigs + DescribeEndpointConfig,
+    ListEndpoints + DescribeEndpoint.
+    """
+    sm = sm or lab.client("sagemaker")
+    lab_s3 = lab_s3 or _LabS3(lab.bucket, LAB_PREFIXES)
+    named = tuple(f"{job}-" for job in automl_jobs)
+    models: dict[str, str] = {}
+    for m in _all(sm, "list_models", "Models"):
+        desc = _describe(sm.describe_model, ModelName=m["ModelName"])
+        if not desc:
+            continue
+        containers = desc.get("Containers") or [desc.get("PrimaryContainer") or {}]
+        urls = [u for u in (_model_data(c) for c in containers) if u]
+        if any(lab_s3.owns(u) for u in urls):
+            models[m["ModelName"]] = f"{len(containers)} container(s), model data {urls[0]}"
+    configs: dict[str, str] = {}
+    for c in _all(sm, "list_endpoint_configs", "EndpointConfigs"):
+        desc = _describe(sm.describe_endpoint_config, EndpointConfigName=c["EndpointConfigName"])
+        if not desc:
+            continue
+        variants = desc.get("ProductionVariants") or []
+        served = [v.get("ModelName") for v in variants if v.get("ModelName")]
+        if any(m in models for m in served) or c["EndpointConfigName"].startswith(named or "\0"):
+            instance = ", ".join(
+                f"{v.get('InstanceType', 'serverless')} x{v.get('InitialInstanceCount', 1)}"
+                for v in variants
             )
+            configs[c["EndpointConfigName"]] = f"serves {', '.join(served)} on {instance}"
+    rows = []
+    for e in _all(sm, "list_endpoints", "Endpoints"):
+        desc = _describe(sm.describe_endpoint, EndpointName=e["EndpointName"])
+        if desc and (
+            desc.get("EndpointConfigName") in configs or e["EndpointName"].startswith(named or "\0")
+        ):
+            rows.append(Resource("endpoint", e["EndpointName"],
+                                 f"{desc['EndpointStatus']}, config "
+                                 f"{desc.get('EndpointConfigName')}; bills by the hour"))  # fmt: skip
+    rows += [Resource("endpoint-config", n, d) for n, d in configs.items()]
+    rows += [Resource("model", n, d) for n, d in models.items()]
     return rows
 
 
 # -- Glue ----------------------------------------------------------------------------------------
-def _under_lab_prefixes(lab: Any, location: str | None) -> bool:
-    if not location:
-        return False
-    location = location if location.endswith("/") else location + "/"
-    return any(location.startswith(lab.s3_uri(p)) for p in LAB_PREFIXES)
+def glue_resources(lab: Any, lab_s3: _LabS3 | None = None) -> list[Resource]:
+    """The lab's tables in the lab's Glue database, then the database (deleted if left empty).
 
-
-def glue_resources(lab: Any) -> list[Resource]:
-    """The lab's tables in the lab's Glue database, then the database (deleted if left empty)."""
+    AWS equivalent: Glue GetDatabases, GetTables, GetTable (``wr.catalog``).
+    """
     wr = lab.wr
-    names = set(wr.catalog.databases(limit=1000)["Database"].tolist())
-    if lab.database not in names:
-        return []
+    lab_s3 = lab_s3 or _LabS3(lab.bucket, LAB_PREFIXES)
+    try:
+        names = set(wr.catalog.databases(limit=1000)["Database"].tolist())
+        if lab.database not in names:
+            return []
+        tables = wr.catalog.tables(database=lab.database, limit=10000)
+    except Exception as exc:
+        raise CleanupError(
+            f"listing the Glue database {lab.database!r} failed: {_describe_error(exc)}"
+        ) from exc
     rows: list[Resource] = []
     foreign: list[str] = []
-    tables = wr.catalog.tables(database=lab.database, limit=10000)
     for table in tables["Table"].tolist() if not tables.empty else []:
         try:
             location = wr.catalog.get_table_location(database=lab.database, table=table)
         except Exception:  # noqa: BLE001 - a view or a table without a location: not the labs'
             location = None
-        if _under_lab_prefixes(lab, location):
-            rows.append(Resource("glue-table", f"{lab.database}.{table}", f"data at {location}"))
+        name = f"{lab.database}.{table}"
+        if lab_s3.owns(location):
+            rows.append(Resource("glue-table", name, f"data at {location}"))
         else:
             foreign.append(table)
-            rows.append(
-                Resource(
-                    "glue-table",
-                    f"{lab.database}.{table}",
-                    f"data at {location}",
-                    action="keep: its data is not under the lab's prefixes",
-                )
-            )
+            rows.append(Resource("glue-table", name, f"data at {location}",
+                                 "keep: its data is not the lab's"))  # fmt: skip
     if lab.database == "default":
-        keep = "keep: Athena's default database is not the labs'"
+        action = "keep: Athena's default database is not the labs'"
     elif foreign:
-        keep = f"keep: it holds tables the labs did not create ({', '.join(sorted(foreign))})"
+        action = f"keep: it holds tables the labs did not create ({', '.join(sorted(foreign))})"
     else:
-        keep = "delete"
-    lab_tables = len(rows) - len(foreign)
-    rows.append(Resource("glue-database", lab.database, f"{lab_tables} lab table(s)", action=keep))
+        action = "delete"
+    count = len(rows) - len(foreign)
+    rows.append(Resource("glue-database", lab.database, f"{count} lab table(s)", action))
     return rows
 
 
 # -- Athena --------------------------------------------------------------------------------------
-def _local_athena_bucket(lab: Any) -> str:
-    from utils.local.catalog import LOCAL_CATALOG_ID
+def _output_folder(location: str, qid: str) -> str:
+    """The folder of a query's OutputLocation (``s3://b/<id>.csv`` -> ``s3://b/``)."""
+    if location.endswith("/"):
+        return location
+    folder, _, last = location.rpartition("/")
+    if qid in last and folder.count("/") >= 2:
+        return folder + "/"
+    return location + "/"
 
-    return f"s3://aws-athena-query-results-{LOCAL_CATALOG_ID}-{lab.region}/"
+
+def _named_after(rel_key: str, ids: set[str]) -> bool:
+    """True if a part of ``rel_key`` is a query id (``<id>.csv``, ``<id>-manifest.csv``, ``<id>/``)."""
+    for part in rel_key.split("/"):
+        stem = part.split(".", 1)[0]
+        stem = stem[: -len("-manifest")] if stem.endswith("-manifest") else stem
+        if stem in ids:
+            return True
+    return False
 
 
-def athena_results(lab: Any) -> list[Resource]:
-    """Result files of the queries the labs ran (locally: the local results bucket + history)."""
-    if lab.is_local:
-        uri = _local_athena_bucket(lab)
-        found = _objects(lab, uri)
-        history = sorted(str(p) for p in (Path(lab.home) / "athena" / "queries").glob("*.json"))
-        if not found and not history:
-            return []
-        total = sum(size for _, size in found)
-        return [
-            Resource(
-                "athena-results",
-                uri,
-                f"{len(found)} objects, {_size(total)}; {len(history)} query records",
-                targets=[u for u, _ in found],
-                files=history,
-            )
-        ]
-    executions = _lab_query_executions(lab)
-    if not executions:
-        return []
-    ids = {e["QueryExecutionId"] for e in executions}
+def athena_results(lab: Any, s3: Any = None) -> list[Resource]:
+    """Result objects of the queries run against the lab's database, one row per folder.
+
+    AWS equivalent: Athena ListQueryExecutions + GetQueryExecution (``wr.athena``), then S3
+    ListObjectsV2 of each result folder.
+    """
+    wr = lab.wr
+    s3 = s3 or lab.client("s3")
+    try:
+        ids = wr.athena.list_query_executions()
+    except Exception as exc:
+        raise CleanupError(
+            f"listing Athena's query history (ListQueryExecutions, workgroup primary) failed: "
+            f"{_describe_error(exc)}"
+        ) from exc
+    lab_ids: set[str] = set()
     folders: dict[str, set[str]] = {}
-    extra_prefixes: set[str] = set()
-    for e in executions:
-        output = e.get("ResultConfiguration", {}).get("OutputLocation")
-        if output:
-            folders.setdefault(output.rsplit("/", 1)[0] + "/", set()).add(e["QueryExecutionId"])
-        extra_prefixes.update(
-            m.rstrip("/") + "/" for m in _EXTERNAL_LOCATION.findall(e.get("Query", ""))
-        )
-    targets: list[tuple[str, int]] = []
-    for folder in sorted(folders):
-        for uri, size in _objects(lab, folder):
-            rest = uri[len(folder) :]
-            if "/" not in rest and rest.split(".", 1)[0].split("-manifest", 1)[0] in ids:
-                targets.append((uri, size))
-    for prefix in sorted(extra_prefixes):
-        targets += _objects(lab, prefix)
-    if not targets:
-        return []
-    total = sum(size for _, size in targets)
-    where = ", ".join(sorted(folders)) or "-"
-    return [
-        Resource(
-            "athena-results",
-            where,
-            f"{len(targets)} objects, {_size(total)} of {len(ids)} queries on {lab.database}",
-            targets=sorted({u for u, _ in targets}),
-        )
-    ]
-
-
-def _lab_query_executions(lab: Any) -> list[dict[str, Any]]:
-    """Recent query executions (of the primary workgroup) whose database is the lab's."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    athena = boto3.client("athena", region_name=lab.region)
-    ids: list[str] = []
-    kwargs: dict[str, Any] = {"MaxResults": 50}  # no WorkGroup: Athena lists "primary"
-    while len(ids) < ATHENA_HISTORY_LIMIT:
-        page = athena.list_query_executions(**kwargs)
-        ids += page.get("QueryExecutionIds", [])
-        if not page.get("NextToken"):
-            break
-        kwargs["NextToken"] = page["NextToken"]
-    executions: list[dict[str, Any]] = []
-    for start in range(0, len(ids), 50):
-        chunk = ids[start : start + 50]
+    ctas: set[str] = set()
+    for qid in ids:
         try:
-            executions += athena.batch_get_query_execution(QueryExecutionIds=chunk)[
-                "QueryExecutions"
-            ]
-        except (ClientError, NotImplementedError):  # moto has no batch call: one by one
-            executions += [
-                athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in chunk
-            ]
-    return [
-        e for e in executions if e.get("QueryExecutionContext", {}).get("Database") == lab.database
-    ]
-
-
-# -- SageMaker: endpoints, configs, models, AutoML jobs ------------------------------------------
-def _paginate(call: Callable[..., dict[str, Any]], key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        page = call(**kwargs)
-        out += page.get(key, [])
-        if not page.get("NextToken"):
-            return out
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def automl_jobs(lab: Any) -> list[Resource]:
-    """The labs' AutoML jobs: stopped when running on AWS; locally, finished jobs' records go."""
+            execution = wr.athena.get_query_execution(query_execution_id=qid)
+        except Exception as exc:
+            if is_gone(exc) or _code(exc) == "InvalidRequestException":
+                continue  # expired from the history meanwhile
+            raise CleanupError(
+                f"reading Athena query {qid} (GetQueryExecution) failed: {_describe_error(exc)}"
+            ) from exc
+        if (execution.get("QueryExecutionContext") or {}).get("Database") != lab.database:
+            continue
+        lab_ids.add(qid)
+        output = (execution.get("ResultConfiguration") or {}).get("OutputLocation")
+        if output:
+            folders.setdefault(_output_folder(output, qid), set()).add(qid)
+        ctas.update(m.rstrip("/") + "/" for m in _EXTERNAL_LOCATION.findall(execution["Query"]))
     rows = []
-    for job in endpoints.list_automl_jobs(lab):
-        name, status = job["AutoMLJobName"], job.get("AutoMLJobStatus", "?")
-        detail = f"{status}, created {job.get('CreationTime', '?')}"
-        if status in ("InProgress", "Stopping"):
-            action = (
-                "stop"
-                if not lab.is_local
-                else (
-                    "keep: still running; wait for it to finish (or stop it), then run this again"
-                )
-            )
-        elif lab.is_local:
-            action = "delete"
-        else:
-            action = "keep: AWS keeps AutoML job records (no charge); artifacts are listed below"
-        rows.append(Resource("automl-job", name, detail, action=action))
-    return rows
-
-
-def training_jobs(lab: Any) -> list[Resource]:
-    """The labs' BlazingText training jobs: stopped when running on AWS; locally the records of
-    finished jobs go (a job whose process is gone counts as finished)."""
-    rows = []
-    for job in blazingtext.list_training_jobs(lab):
-        name, status = job["TrainingJobName"], job.get("TrainingJobStatus", "?")
-        detail = f"{status}, created {job.get('CreationTime', '?')}"
-        if lab.is_local:
-            detail += f", {_size(int(job.get('LocalBytes') or 0))} on disk"
-            action = (
-                "keep: still training; let it finish, then run this again"
-                if job.get("Running")
-                else "delete"
-            )
-        elif status == "InProgress":
-            action = "stop"
-        elif status == "Stopping":
-            action = "keep: already stopping"
-        else:
-            action = "keep: AWS keeps training job records (no charge); artifacts are listed below"
-        rows.append(Resource("training-job", name, detail, action=action))
-    return rows
-
-
-def sagemaker_hosting(lab: Any, job_names: Iterable[str] = ()) -> list[Resource]:
-    """Endpoints, endpoint configs and models the labs created (see the module docstring)."""
-    client = endpoints.sagemaker_client(lab)
-    endpoint_rows = _paginate(client.list_endpoints, "Endpoints", MaxResults=100)
-    config_rows = _paginate(client.list_endpoint_configs, "EndpointConfigs", MaxResults=100)
-    model_rows = _paginate(client.list_models, "Models", MaxResults=100)
-    if lab.is_local:
-        return (
-            [Resource("endpoint", e["EndpointName"], e["EndpointStatus"]) for e in endpoint_rows]
-            + [Resource("endpoint-config", c["EndpointConfigName"]) for c in config_rows]
-            + [Resource("model", m["ModelName"]) for m in model_rows]
-        )
-    jobs = tuple(job_names)
-    artifacts = (lab.s3_uri(endpoints.AUTOPILOT_PREFIX), lab.s3_uri(blazingtext.JOB_PREFIX))
-
-    def by_job(name: str) -> bool:
-        return any(name.startswith(j) for j in jobs)
-
-    lab_models: dict[str, str] = {}
-    for m in model_rows:
-        desc = client.describe_model(ModelName=m["ModelName"])
-        containers = desc.get("Containers") or [desc.get("PrimaryContainer") or {}]
-        urls = [c.get("ModelDataUrl") or "" for c in containers]
-        if by_job(m["ModelName"]) or any(u.startswith(artifacts) for u in urls):
-            lab_models[m["ModelName"]] = f"{len(containers)} container(s)"
-    lab_configs: dict[str, str] = {}
-    for c in config_rows:
-        desc = client.describe_endpoint_config(EndpointConfigName=c["EndpointConfigName"])
-        models = [v.get("ModelName") for v in desc.get("ProductionVariants", [])]
-        if by_job(c["EndpointConfigName"]) or any(m in lab_models for m in models):
-            lab_configs[c["EndpointConfigName"]] = "serves " + ", ".join(filter(None, models))
-    rows = []
-    for e in endpoint_rows:
-        desc = client.describe_endpoint(EndpointName=e["EndpointName"])
-        if by_job(e["EndpointName"]) or desc.get("EndpointConfigName") in lab_configs:
-            variants = desc.get("ProductionVariants") or [{}]
-            instance = variants[0].get("InstanceType") or variants[0].get("CurrentInstanceCount")
-            rows.append(
-                Resource(
-                    "endpoint",
-                    e["EndpointName"],
-                    f"{desc['EndpointStatus']}, {instance or '?'}; bills by the hour",
-                )
-            )
-    rows += [Resource("endpoint-config", n, d) for n, d in lab_configs.items()]
-    rows += [Resource("model", n, d) for n, d in lab_models.items()]
+    for folder in sorted(folders):
+        mine = [p for p in ctas if p.startswith(folder)]
+        found = [
+            (uri, size)
+            for uri, size in _objects(s3, folder)
+            if _named_after(uri[len(folder) :], lab_ids) or uri.startswith(tuple(mine) or "\0")
+        ]
+        if found:
+            what = f"of {len(folders[folder])} queries on {lab.database}"
+            rows.append(_objects_row("athena-results", folder, found, what))
     return rows
 
 
@@ -375,14 +455,17 @@ def inventory(lab: Any) -> list[Resource]:
     """Everything the labs created on the lab's backend, in deletion order. Nothing changes.
 
     AWS equivalent: ListEndpoints / ListEndpointConfigs / ListModels / ListAutoMLJobs /
-    ListTrainingJobs, Glue GetTables, S3 ListObjectsV2 under the lab's prefixes, Athena
-    ListQueryExecutions.
+    ListTrainingJobs / ListProcessingJobs with their Describe calls, Glue GetTables, S3
+    ListObjectsV2 under the lab's prefixes, Athena ListQueryExecutions / GetQueryExecution.
     """
-    jobs = automl_jobs(lab) + training_jobs(lab)
-    rows = sagemaker_hosting(lab, [j.name for j in jobs]) + jobs
-    rows += glue_resources(lab) + lake_objects(lab) + athena_results(lab)
-    order = {k: i for i, k in enumerate(KINDS)}
-    return sorted(rows, key=lambda r: order[r.kind])
+    sm, s3 = lab.client("sagemaker"), lab.client("s3")
+    lab_s3 = _LabS3(lab.bucket, LAB_PREFIXES)
+    jobs = sagemaker_jobs(lab, lab_s3, sm)
+    with_jobs = lab_s3.with_jobs(j.name for j in jobs)
+    automl = [j.name for j in jobs if j.kind == "automl-job"]
+    rows = sagemaker_hosting(lab, with_jobs, automl, sm) + jobs
+    rows += glue_resources(lab, lab_s3) + lake_objects(lab, with_jobs, s3) + athena_results(lab, s3)
+    return sorted(rows, key=lambda r: (_ORDER[r.kind], r.name))
 
 
 def to_frame(resources: Iterable[Resource]) -> pd.DataFrame:
@@ -402,65 +485,116 @@ def summary(resources: Iterable[Resource]) -> dict[str, int]:
     return out
 
 
-def _delete_one(lab: Any, r: Resource) -> None:
-    if r.kind in ("endpoint", "endpoint-config", "model"):
-        client = endpoints.sagemaker_client(lab)
-        call, arg = {
-            "endpoint": (client.delete_endpoint, "EndpointName"),
-            "endpoint-config": (client.delete_endpoint_config, "EndpointConfigName"),
-            "model": (client.delete_model, "ModelName"),
-        }[r.kind]
-        try:
-            call(**{arg: r.name})
-        except Exception as exc:
-            if not endpoints._is_not_found(exc):  # already gone: fine
-                raise
-    elif r.kind == "automl-job":
-        if lab.is_local:
-            from utils.local.automl.store import JobStore
+def names(resources: Iterable[Resource], kind: str) -> list[str]:
+    """The names of the resources of ``kind`` that cleanup acts on (e.g. the endpoints to delete)."""
+    return [r.name for r in resources if r.kind == kind and r.acts]
 
-            store = JobStore(lab.home)
-            if store.read(r.name).get("AutoMLJobStatus") in ("InProgress", "Stopping"):
-                raise RuntimeError("the job is running again: stop it first")
-            shutil.rmtree(store.job_dir(r.name))
-        else:
-            endpoints.sagemaker_client(lab).stop_auto_ml_job(AutoMLJobName=r.name)
-    elif r.kind == "training-job":
-        if lab.is_local:
-            blazingtext.delete_training_job(lab, r.name)
-        else:
-            endpoints.sagemaker_client(lab).stop_training_job(TrainingJobName=r.name)
-    elif r.kind == "glue-table":
+
+def _delete_objects(s3: Any, uris: list[str]) -> None:
+    """S3 DeleteObjects, 1,000 keys a request; an object already gone is fine (as on S3)."""
+    by_bucket: dict[str, list[str]] = {}
+    for uri in uris:
+        bucket, key = _split(uri)
+        by_bucket.setdefault(bucket, []).append(key)
+    for bucket, keys in by_bucket.items():
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+            errors = answer.get("Errors") or []
+            if errors:
+                first = ", ".join(f"s3://{bucket}/{e.get('Key')} ({e.get('Code')}: "
+                                  f"{e.get('Message')})" for e in errors[:3])  # fmt: skip
+                raise CleanupError(f"{len(errors)} object(s) not deleted: {first}")
+
+
+def _stop(stop: Callable[[], Any], status: Callable[[], str | None]) -> str:
+    """Stop a job; one that is no longer running (it finished meanwhile) is fine."""
+    try:
+        stop()
+        return "stopped"
+    except Exception as exc:
+        now = status() if _code(exc) == "ValidationException" else _RUNNING
+        if now is None:
+            return "already gone"
+        if now != _RUNNING:
+            return f"not running any more ({now})"
+        raise
+
+
+def _act(lab: Any, r: Resource, sm: Any, s3: Any) -> str:
+    """Delete (or stop) one resource; returns the result."""
+    if r.kind in ("s3-objects", "athena-results"):
+        _delete_objects(s3, r.targets)
+        return "deleted"
+    if r.kind == "glue-table":
         database, _, table = r.name.partition(".")
-        lab.wr.catalog.delete_table_if_exists(database=database, table=table)
-    elif r.kind == "glue-database":
+        gone = not lab.wr.catalog.delete_table_if_exists(database=database, table=table)
+        return "already gone" if gone else "deleted"
+    if r.kind == "glue-database":
+        if r.name not in set(lab.wr.catalog.databases(limit=1000)["Database"].tolist()):
+            return "already gone"
         left = lab.wr.catalog.tables(database=r.name, limit=10000)
         if not left.empty:
-            raise RuntimeError(f"it still holds tables: {', '.join(left['Table'])}")
+            raise CleanupError(f"it still holds tables: {', '.join(left['Table'])}")
         lab.wr.catalog.delete_database(name=r.name)
-    elif r.kind in ("s3-objects", "athena-results"):
-        if r.targets:
-            lab.wr.s3.delete_objects(r.targets)
-        for path in r.files:
-            Path(path).unlink(missing_ok=True)
-        if r.kind == "athena-results" and lab.is_local:
-            for scratch in (Path(lab.home) / "athena").glob("tmp-*"):
-                if scratch.is_dir() and not any(scratch.iterdir()):
-                    shutil.rmtree(scratch, ignore_errors=True)
-    else:  # pragma: no cover - KINDS is closed
-        raise ValueError(f"unknown resource kind {r.kind!r}")
+        return "deleted"
+    if r.action == "stop":
+        _, _, describe, field_prefix = _JOBS[r.kind]
+        stop = getattr(sm, {"automl-job": "stop_auto_ml_job", "training-job": "stop_training_job",
+                            "processing-job": "stop_processing_job"}[r.kind])  # fmt: skip
+        name = {f"{field_prefix}Name": r.name}
+
+        def now() -> str | None:
+            desc = _describe(getattr(sm, describe), **name)
+            return desc[f"{field_prefix}Status"] if desc else None
+
+        return _stop(lambda: stop(**name), now)
+    call, key = {
+        "endpoint": (sm.delete_endpoint, "EndpointName"),
+        "endpoint-config": (sm.delete_endpoint_config, "EndpointConfigName"),
+        "model": (sm.delete_model, "ModelName"),
+        "training-job": (sm.delete_training_job, "TrainingJobName"),
+        "processing-job": (sm.delete_processing_job, "ProcessingJobName"),
+    }[r.kind]
+    try:
+        call(**{key: r.name})
+    except Exception as exc:
+        if is_gone(exc):
+            return "already gone"
+        raise
+    return "deleted"
+
+
+_CALLS = {"endpoint": "DeleteEndpoint", "endpoint-config": "DeleteEndpointConfig",
+          "model": "DeleteModel", "automl-job": "StopAutoMLJob", "glue-table": "Glue DeleteTable",
+          "glue-database": "Glue DeleteDatabase", "s3-objects": "S3 DeleteObjects",
+          "athena-results": "S3 DeleteObjects"}  # fmt: skip
+
+
+def _call_name(r: Resource) -> str:
+    if r.kind in ("training-job", "processing-job"):
+        word = "Training" if r.kind == "training-job" else "Processing"
+        return f"{'Stop' if r.action == 'stop' else 'Delete'}{word}Job"
+    return _CALLS[r.kind]
 
 
 def delete(lab: Any, resources: Iterable[Resource], dry_run: bool = True) -> pd.DataFrame:
     """Delete (or stop) what the inventory marked, in order; with ``dry_run`` only say so.
 
-    Returns the inventory table with a ``result`` column: deleted, stopped, would delete,
-    would stop, kept (with the reason), or failed (with the error). One failure does not stop
-    the rest. AWS equivalent: DeleteEndpoint, DeleteEndpointConfig, DeleteModel,
-    StopAutoMLJob, StopTrainingJob, Glue DeleteTable / DeleteDatabase, S3 DeleteObjects.
+    Returns the inventory table with a ``result`` column: deleted, stopped, already gone, would
+    delete, would stop, kept (with the reason), or failed (the call, the resource and the error).
+    One failure does not stop the rest. AWS equivalent: DeleteEndpoint, DeleteEndpointConfig,
+    DeleteModel, StopAutoMLJob, Stop/DeleteTrainingJob, Stop/DeleteProcessingJob, Glue
+    DeleteTable / DeleteDatabase, S3 DeleteObjects.
     """
-    order = {k: i for i, k in enumerate(KINDS)}
-    items = sorted(resources, key=lambda r: order[r.kind])
+    items = sorted(resources, key=lambda r: (_ORDER[r.kind], r.name))
+    clients: dict[str, Any] = {}
+
+    def client(name: str) -> Any:
+        if name not in clients:
+            clients[name] = lab.client(name)
+        return clients[name]
+
     results = []
     for r in items:
         if not r.acts:
@@ -469,10 +603,11 @@ def delete(lab: Any, resources: Iterable[Resource], dry_run: bool = True) -> pd.
             results.append(f"would {r.action}")
         else:
             try:
-                _delete_one(lab, r)
-                results.append("stopped" if r.action == "stop" else "deleted")
+                sm = client("sagemaker") if r.kind in KINDS[:6] else None
+                s3 = client("s3") if r.kind in ("s3-objects", "athena-results") else None
+                results.append(_act(lab, r, sm, s3))
             except Exception as exc:  # noqa: BLE001 - reported per row; the rest still runs
-                results.append(f"failed: {type(exc).__name__}: {exc}")
+                results.append(f"failed: {_call_name(r)} {r.name}: {_describe_error(exc)}")
     frame = to_frame(items)
     frame["result"] = results
     return frame
