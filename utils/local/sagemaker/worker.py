@@ -134,32 +134,21 @@ class Container:
 
     # -- S3 in and out ------------------------------------------------------------------------
     def download(self, uri: str, target: Path, what: str, data_type: str = "S3Prefix") -> int:
-        """Copy the objects of ``uri`` (a prefix, or one object) into ``target``."""
-        bucket, key = parse_s3_uri(uri)
-        base = self.lake.path_for(f"s3://{bucket}/")
-        source = self.lake.path_for(uri)
-        target.mkdir(parents=True, exist_ok=True)
-        count = 0
+        """Copy the objects of ``uri`` (a prefix, or one object) into ``target``, as SageMaker
+        copies a channel's objects into the container; keys map to files as the lake maps them."""
         if data_type == "ManifestFile":
             raise NotImplementedError(f"local backend: {what}: S3DataType='ManifestFile' is not "
                                       "implemented locally; use 'S3Prefix'")  # fmt: skip
-        if source.is_file():
-            shutil.copyfile(source, target / source.name)
-            return 1
-        # a prefix matches keys that start with it, like S3 (not only a folder)
-        parent = source if source.is_dir() else source.parent
-        if parent.is_dir():
-            for path in sorted(parent.rglob("*")):
-                if not path.is_file():
-                    continue
-                rel = path.relative_to(base).as_posix()
-                if not rel.startswith(key):
-                    continue
-                inner = rel[len(key) :].lstrip("/") if key else rel
-                dest = target / (inner or path.name)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, dest)
-                count += 1
+        bucket, key = parse_s3_uri(uri)
+        target.mkdir(parents=True, exist_ok=True)
+        count = 0
+        # a prefix matches every key that starts with it, as on S3 (not only a "folder")
+        for found, path, _ in sorted(self.lake.walk(bucket, key)):
+            inner = found[len(key):].lstrip("/") or found.rsplit("/", 1)[-1]
+            dest = target.joinpath(*[p for p in inner.split("/") if p])
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+            count += 1
         if count == 0:
             raise JobInputError(f"{what}: no S3 objects under {uri} (ClientError: the S3 prefix "
                                 "is empty or does not exist)")  # fmt: skip
