@@ -1,125 +1,125 @@
-"""99_cleanup, executed headless with papermill: a dry run first, then for real; local and moto."""
+"""99_cleanup, executed headless with papermill: a dry run first, then for real, then again.
+
+The lab home (local) or the moto server (aws) holds what the notebooks make, made through the SDK
+on ``lab.session`` (tests/test_cleanup.py's ``build``), next to resources that are not the lab's.
+The dry run changes nothing; the real run deletes every lab resource (AutoML jobs: stopped, their
+records kept) and nothing else; a third run finds nothing to do and succeeds.
+
+The calls a backend lacks get the stand-ins of tests/test_cleanup.py: in the notebook's kernel
+(an IPython startup file) for the local backend, in the moto server (this process) for aws.
+"""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-import joblib
-import pandas as pd
 import pytest
+from test_cleanup import (
+    AWS_ROLE,
+    Hold,
+    World,
+    _setter,
+    build,
+    check_cleaned,
+    give_local_backend_missing_calls,
+    give_moto_missing_calls,
+    snapshot,
+    wait_until_stopped,
+)
 
 import utils
-from utils import endpoints
-from utils.local.endpoint import process_alive
+from utils import cleanup
 
 pytestmark = pytest.mark.notebook
 
-COLUMNS = {"sentiment": "int", "review_body": "string", "product_category": "string"}
+TESTS = Path(__file__).resolve().parent
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
 
 
-def _reviews() -> pd.DataFrame:
-    return pd.DataFrame({"sentiment": [1, 0, -1], "review_body": ["good", "ok", "bad"],
-                         "product_category": ["Dresses", "Tops", "Jeans"]})  # fmt: skip
+def _kernel_stand_ins(tmp_path) -> dict[str, str]:
+    """An IPython profile whose startup file gives the kernel's local backend the stand-ins."""
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-stand-ins.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
+        "import test_cleanup\ntest_cleanup.give_local_backend_missing_calls()\n",
+        encoding="utf-8",
+    )
+    return {"IPYTHONDIR": str(tmp_path / "ipython")}
 
 
-def _model(path):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    texts, labels = ["love it", "it is ok", "awful"] * 4, [1, 0, -1] * 4
-    joblib.dump(make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, labels), path)
-    return path
-
-
-def _lab_made_things(lab) -> None:
-    wr = lab.wr
-    wr.s3.to_csv(_reviews(), lab.s3_uri("data/transformed/reviews.csv"), index=False)
-    wr.s3.to_csv(_reviews(), lab.s3_uri("data/balanced/balanced.csv"), index=False)
-    wr.s3.to_csv(_reviews(), lab.s3_uri("notes/mine.csv"), index=False)  # not the labs'
-    wr.catalog.create_database(name=lab.database, exist_ok=True)
-    wr.catalog.create_csv_table(database=lab.database, table="reviews", columns_types=COLUMNS,
-                                path=lab.s3_uri("data/transformed/"), mode="overwrite",
-                                skip_header_line_count=1, sep=",")  # fmt: skip
+def _check_dry_run(rec: dict, lab, world: World, before: dict) -> None:
+    assert rec["dry_run"] is True
+    found = rec["found"]
+    for kind in ("endpoint", "endpoint-config", "model", "training-job", "processing-job"):
+        assert found[kind] == len(world.mine[kind]), kind
+    assert found["automl-job"] == 1  # the running one, to stop; a finished one is kept
+    assert found["glue-table"] == 1 and found["glue-database"] == 1
+    inventory = rec["inventory"]
+    assert set(inventory[inventory["kind"] == "automl-job"]["name"]) == world.mine["automl-job"]
+    assert rec["hosting"] == {k: sorted(world.mine[k]) for k in cleanup.HOSTING}
+    assert set(rec["results"]["result"]) <= {"would delete", "would stop"} | {
+        a.replace("keep:", "kept:") for a in inventory["action"]}  # fmt: skip
+    assert rec["remaining"] == found  # nothing was deleted
+    assert snapshot(lab) == before
 
 
-def _blazingtext_job(lab) -> str:
-    """What 07_blazingtext leaves, small: channels, a trained model and its training job."""
-    from utils import blazingtext
-
-    rows = [(f"__label__{s}", f"{w} review {i}") for i in range(15)
-            for s, w in ((1, "lovely"), (0, "fine"), (-1, "awful"))]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["sentiment", "review_body"])
-    channels = blazingtext.upload_channels(lab, frame, frame.head(6))
-    estimator = lab.Estimator(image_uri=blazingtext.image_uri(lab),
-                              output_path=lab.s3_uri(blazingtext.OUTPUT_PREFIX))  # fmt: skip
-    estimator.set_hyperparameters(mode="supervised", epochs=1, vector_dim=4, buckets=500)
-    estimator.fit(channels, logs="None")
-    return estimator.latest_training_job.name
+def _check_rerun(rec: dict) -> None:
+    assert rec["dry_run"] is False and rec["remaining"] == {}
+    assert rec["hosting"] == {k: [] for k in cleanup.HOSTING}
+    assert rec["results"]["result"].str.startswith("kept:").all()
 
 
-def test_99_cleanup_local_dry_run_then_delete(run_notebook, tmp_path):
+def test_99_cleanup_local_dry_run_then_delete_then_again(run_notebook, tmp_path, monkeypatch):
+    give_local_backend_missing_calls(_setter(monkeypatch))  # for this process's checks
     home = tmp_path / "lake"
     lab = utils.connect("local", home=home)
-    _lab_made_things(lab)
-    job = _blazingtext_job(lab)
-    lab.wr.athena.read_sql_query("SELECT COUNT(*) AS n FROM reviews", database=lab.database)
-    endpoints.deploy_model(lab, _model(tmp_path / "m.joblib"), "lab-ep", predictor_cls=None)
-    server = json.loads((home / "endpoints" / "lab-ep.json").read_text())["Local"]
+    hold = Hold(monkeypatch)
+    env = _kernel_stand_ins(tmp_path)
     try:
-        rec = run_notebook("99_cleanup", LAB_HOME=str(home))  # DRY_RUN = True by default
-        assert rec["dry_run"] is True
-        # s3-objects: the 2 CSVs, and blazingtext/'s 2 channel files and its model
-        assert rec["found"] == {"endpoint": 1, "endpoint-config": 1, "model": 1,
-                                "training-job": 1, "glue-table": 1, "glue-database": 1,
-                                "s3-objects": 5, "athena-results": 1}  # fmt: skip
-        inventory = rec["inventory"].set_index("name")
-        assert inventory.loc[job, "kind"] == "training-job"
-        assert inventory.loc[lab.s3_uri("blazingtext/"), "detail"].startswith("3 objects")
-        assert set(rec["results"]["result"]) == {"would delete"}
-        assert rec["remaining"] == rec["found"]  # nothing was deleted
-        assert endpoints.describe_endpoint(lab, "lab-ep")["EndpointStatus"] == "InService"
-        assert (home / "training-jobs" / f"{job}.json").is_file()
+        world = build(lab, hold)
+        before = snapshot(lab)
+        rec = run_notebook("99_cleanup", env=env, LAB_HOME=str(home))  # DRY_RUN = True
+        _check_dry_run(rec, lab, world, before)
 
-        rec = run_notebook("99_cleanup", LAB_HOME=str(home), DRY_RUN=False)
-        assert set(rec["results"]["result"]) == {"deleted"}
+        rec = run_notebook("99_cleanup", env=env, LAB_HOME=str(home), DRY_RUN=False)
+        results = rec["results"].set_index("name")["result"]
+        assert not results.str.startswith("failed").any(), results.to_dict()
+        assert results[world.running_automl] == "stopped"
+        assert results[world.finished_automl].startswith("kept: there is no call")
         assert rec["remaining"] == {}
-        assert process_alive(server["Pid"], server["Token"]) is False
-        assert lab.wr.s3.list_objects(lab.s3_uri("")) == [lab.s3_uri("notes/mine.csv")]
-        assert list((home / "training-jobs").iterdir()) == []
+        hold.release()
+        check_cleaned(lab, world, before)
+        assert wait_until_stopped(lab, world.running_automl) == "Stopped"
+
+        _check_rerun(run_notebook("99_cleanup", env=env, LAB_HOME=str(home), DRY_RUN=False))
     finally:
-        endpoints.delete_endpoint(lab, "lab-ep", delete_model=True, missing_ok=True)
+        hold.release()
+        sm = lab.client("sagemaker")
+        for e in sm.list_endpoints()["Endpoints"]:
+            with cleanup.unless_gone():
+                sm.delete_endpoint(EndpointName=e["EndpointName"])
 
 
 def test_99_cleanup_on_aws_against_moto(run_notebook, moto_server, monkeypatch):
-    import boto3
-
-    for key, value in {**MOTO_ENV, "AWS_ENDPOINT_URL": moto_server}.items():
+    give_moto_missing_calls(_setter(monkeypatch))  # the server runs in this process
+    env = {**MOTO_ENV, "AWS_ENDPOINT_URL": moto_server}
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
-    bucket = "lab-cleanup-bucket"
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket=bucket)
-    lab = utils.connect("aws", bucket=bucket, region="us-east-1", database="cleanup_nb_db")
-    _lab_made_things(lab)
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    model_url = f"s3://{bucket}/autopilot/job/model.tar.gz"
-    sm.create_model(ModelName="nb-lab-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/l",
-                    Containers=[{"Image": "img", "ModelDataUrl": model_url}])  # fmt: skip
-    sm.create_endpoint_config(EndpointConfigName="nb-lab-config", ProductionVariants=[
-        {"VariantName": "AllTraffic", "ModelName": "nb-lab-model", "InitialInstanceCount": 1,
-         "InstanceType": "ml.m5.large"}])  # fmt: skip
-    sm.create_endpoint(EndpointName="nb-lab-ep", EndpointConfigName="nb-lab-config")
+    bucket, database = "lab-cleanup-nb-bucket", "cleanup_nb_db"
+    lab = utils.connect("aws", bucket=bucket, region="us-east-1", role=AWS_ROLE, database=database)
+    lab.client("s3").create_bucket(Bucket=bucket)
+    world = build(lab)
+    before = snapshot(lab)
+    params = {"BACKEND": "aws", "BUCKET": bucket, "DATABASE": database}
+    _check_dry_run(run_notebook("99_cleanup", env=env, **params), lab, world, before)
 
-    rec = run_notebook("99_cleanup", env={**MOTO_ENV, "AWS_ENDPOINT_URL": moto_server},
-                       BACKEND="aws", BUCKET=bucket, DATABASE="cleanup_nb_db", DRY_RUN=False)  # fmt: skip
-    assert rec["found"]["endpoint"] == 1 and rec["found"]["model"] == 1
-    assert rec["found"]["s3-objects"] == 2 and rec["found"]["glue-table"] == 1
-    assert set(rec["results"]["result"]) == {"deleted"}
+    rec = run_notebook("99_cleanup", env=env, DRY_RUN=False, **params)
+    results = rec["results"].set_index("name")["result"]
+    assert not results.str.startswith("failed").any(), results.to_dict()
+    assert results[world.running_automl] == "stopped"
     assert rec["remaining"] == {}
-    names = [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
-    assert "nb-lab-ep" not in names
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    assert keys == ["notes/mine.csv"]
-    assert "cleanup_nb_db" not in lab.wr.catalog.databases()["Database"].tolist()
+    check_cleaned(lab, world, before)
+
+    _check_rerun(run_notebook("99_cleanup", env=env, DRY_RUN=False, **params))
