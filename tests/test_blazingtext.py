@@ -220,37 +220,3 @@ def test_model_ready_names_what_is_missing(local_lab):
     local_lab.wr.s3.upload(local_file=io.BytesIO(b"model"), path=local_lab.s3_uri(
         "blazingtext/output/job/output/model.tar.gz"))  # fmt: skip
     assert bt.model_ready(local_lab) is None
-
-
-# -- training jobs, as utils.cleanup lists and deletes them ----------------------------------------
-def test_the_labs_training_jobs_are_listed_and_deleted_through_the_client(local_lab):
-    import time
-
-    sm = local_lab.client("sagemaker")
-    request = {
-        "RoleArn": local_lab.role,
-        "AlgorithmSpecification": {
-            "TrainingImage": "811284229777.dkr.ecr.us-east-1.amazonaws.com/blazingtext:1",
-            "TrainingInputMode": "File"},
-        "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": local_lab.s3_uri("blazingtext/empty/"),
-            "S3DataDistributionType": "FullyReplicated"}}}],
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        "HyperParameters": {"mode": "supervised"},
-    }  # fmt: skip
-    sm.create_training_job(TrainingJobName="labs-job", **request,
-                           OutputDataConfig={"S3OutputPath": local_lab.s3_uri(
-                               "blazingtext/output")})  # fmt: skip
-    sm.create_training_job(TrainingJobName="other-job", **request,
-                           OutputDataConfig={"S3OutputPath": local_lab.s3_uri("other")})  # fmt: skip
-    deadline = time.monotonic() + 120  # no data: both fail at once (a guard, not a timing)
-    while any(j["Running"] for j in bt.list_training_jobs(local_lab)):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    (job,) = bt.list_training_jobs(local_lab)
-    assert job["TrainingJobName"] == "labs-job" and job["TrainingJobStatus"] == "Failed"
-    assert job["S3OutputPath"] == local_lab.s3_uri("blazingtext/output")
-    assert bt.cleanup_training_jobs(local_lab) == ["labs-job"]
-    assert [s["TrainingJobName"] for s in sm.list_training_jobs()["TrainingJobSummaries"]] == [
-        "other-job"]  # fmt: skip

@@ -48,12 +48,9 @@ __all__ = [
     "autopilot_holdout",
     "autopilot_predictions",
     "channel_lines",
-    "cleanup_training_jobs",
     "compare_with_autopilot",
-    "delete_training_job",
     "exclude_reviews",
     "from_label",
-    "list_training_jobs",
     "metric_values",
     "model_ready",
     "predict_sentiments",
@@ -477,54 +474,3 @@ def model_ready(lab: Any) -> str | None:
     if not lab.wr.s3.list_objects(prefix, suffix="model.tar.gz"):
         return f"no BlazingText model under {prefix} (backend {lab.backend!r})"
     return None
-
-
-# -- training jobs, for utils.cleanup (to go once cleanup calls the SageMaker client itself) -----
-JOB_PREFIX = keys.BLAZINGTEXT_PREFIX  # a training job is the labs' when its output is under it
-_ACTIVE = ("InProgress", "Stopping")
-
-
-def list_training_jobs(lab: Any) -> list[dict[str, Any]]:
-    """The labs' training jobs, newest first: the summary of ListTrainingJobs plus
-    ``S3OutputPath`` and ``Running`` (InProgress or Stopping).
-
-    AWS equivalent: ``sagemaker_client.list_training_jobs`` + ``describe_training_job``; a job
-    is the labs' when its output is under ``s3://<bucket>/blazingtext/``.
-    """
-    client = lab.client("sagemaker")
-    prefix = lab.s3_uri(JOB_PREFIX)
-    jobs = []
-    pages = client.get_paginator("list_training_jobs").paginate(
-        SortBy="CreationTime", SortOrder="Descending"
-    )
-    for page in pages:
-        for summary in page["TrainingJobSummaries"]:
-            desc = client.describe_training_job(TrainingJobName=summary["TrainingJobName"])
-            output = (desc.get("OutputDataConfig") or {}).get("S3OutputPath", "")
-            if (output.rstrip("/") + "/").startswith(prefix):
-                running = summary["TrainingJobStatus"] in _ACTIVE
-                jobs.append({**summary, "S3OutputPath": output, "Running": running})
-    return jobs
-
-
-def delete_training_job(lab: Any, name: str) -> None:
-    """Delete a finished training job's record (its model in S3 stays).
-
-    AWS equivalent: ``sagemaker_client.delete_training_job(TrainingJobName=name)``; a running
-    job must be stopped first (ValidationException).
-    """
-    lab.client("sagemaker").delete_training_job(TrainingJobName=name)
-
-
-def cleanup_training_jobs(lab: Any) -> list[str]:
-    """Delete the labs' finished training jobs (:func:`delete_training_job`); their names.
-
-    AWS equivalent: ``delete_training_job`` for each finished job of :func:`list_training_jobs`.
-    The models stay: ``99_cleanup`` removes them with the ``blazingtext/`` prefix.
-    """
-    removed = []
-    for job in list_training_jobs(lab):
-        if not job["Running"]:
-            delete_training_job(lab, job["TrainingJobName"])
-            removed.append(job["TrainingJobName"])
-    return sorted(removed)
