@@ -8,8 +8,7 @@ lab's (another bucket, another prefix, another Glue database and its Athena quer
 endpoint, a training job, a processing job and an AutoML job writing elsewhere), which must
 survive. DRY_RUN changes nothing; a second run finds nothing to do.
 
-Calls a backend lacks get a stand-in here, for these tests only (see the helpers below): the
-local backend has no DeleteProcessingJob and no ``wr.athena.list_query_executions``; moto has no
+Calls moto lacks get a stand-in here, for these tests only (see the helper below): moto has no
 StopTrainingJob, DeleteTrainingJob or DeleteProcessingJob. botocore's Stubber checks the exact
 requests cleanup sends for those calls.
 """
@@ -17,7 +16,6 @@ requests cleanup sends for those calls.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import time
@@ -37,40 +35,6 @@ COLUMNS = {"sentiment": "int", "review_body": "string", "product_category": "str
 
 
 # -- stand-ins for the calls a backend lacks (for these tests only) --------------------------------
-def _list_query_executions(self, workgroup=None, max_results=None, boto3_session=None):
-    """``wr.athena.list_query_executions`` on the local history: ids of the workgroup, newest
-    first (as Athena lists them)."""
-    rows = []
-    for path in self._history.glob("*.json"):
-        execution = json.loads(path.read_text(encoding="utf-8"))["QueryExecution"]
-        if execution.get("WorkGroup", "primary") == (workgroup or "primary"):
-            rows.append((execution["Status"]["SubmissionDateTime"], execution["QueryExecutionId"]))
-    ids = [qid for _, qid in sorted(rows, reverse=True)]
-    return ids[:max_results] if max_results else ids
-
-
-def _delete_processing_job(self, ProcessingJobName):  # noqa: N803 - boto3's parameter name
-    """DeleteProcessingJob: a finished job's record goes (the records' own delete)."""
-    self._processing.delete(ProcessingJobName)
-    return {}
-
-
-def give_local_backend_missing_calls(set_attr=setattr) -> list[str]:
-    """Give the local backend the calls cleanup makes that it does not implement yet."""
-    from utils.local.athena import LocalAthena
-    from utils.local.sagemaker.processing import ProcessingAPI
-
-    given = []
-    for owner, name, call in (
-        (LocalAthena, "list_query_executions", _list_query_executions),
-        (ProcessingAPI, "delete_processing_job", _delete_processing_job),
-    ):
-        if not hasattr(owner, name):
-            set_attr(owner, name, call)
-            given.append(name)
-    return given
-
-
 def give_moto_missing_calls(set_attr=setattr) -> None:
     """StopTrainingJob, DeleteTrainingJob and DeleteProcessingJob on moto, as AWS documents
     them: unknown names are ValidationException "Could not find ..."; only a finished job can
@@ -126,7 +90,6 @@ def lab(request, tmp_path, monkeypatch):
     import utils
 
     if request.param == "local":
-        give_local_backend_missing_calls(_setter(monkeypatch))
         lab = utils.connect("local", home=tmp_path / "lake")
         yield lab
         _delete_endpoints(lab)

@@ -5,8 +5,8 @@ on ``lab.session`` (tests/test_cleanup.py's ``build``), next to resources that a
 The dry run changes nothing; the real run deletes every lab resource (AutoML jobs: stopped, their
 records kept) and nothing else; a third run finds nothing to do and succeeds.
 
-The calls a backend lacks get the stand-ins of tests/test_cleanup.py: in the notebook's kernel
-(an IPython startup file) for the local backend, in the moto server (this process) for aws.
+The calls moto lacks get the stand-ins of tests/test_cleanup.py, in the moto server (this
+process).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from test_cleanup import (
     _setter,
     build,
     check_cleaned,
-    give_local_backend_missing_calls,
     give_moto_missing_calls,
     snapshot,
     wait_until_stopped,
@@ -35,18 +34,6 @@ pytestmark = pytest.mark.notebook
 TESTS = Path(__file__).resolve().parent
 MOTO_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
-
-
-def _kernel_stand_ins(tmp_path) -> dict[str, str]:
-    """An IPython profile whose startup file gives the kernel's local backend the stand-ins."""
-    startup = tmp_path / "ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-stand-ins.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
-        "import test_cleanup\ntest_cleanup.give_local_backend_missing_calls()\n",
-        encoding="utf-8",
-    )
-    return {"IPYTHONDIR": str(tmp_path / "ipython")}
 
 
 def _check_dry_run(rec: dict, lab, world: World, before: dict) -> None:
@@ -72,18 +59,16 @@ def _check_rerun(rec: dict) -> None:
 
 
 def test_99_cleanup_local_dry_run_then_delete_then_again(run_notebook, tmp_path, monkeypatch):
-    give_local_backend_missing_calls(_setter(monkeypatch))  # for this process's checks
     home = tmp_path / "lake"
     lab = utils.connect("local", home=home)
     hold = Hold(monkeypatch)
-    env = _kernel_stand_ins(tmp_path)
     try:
         world = build(lab, hold)
         before = snapshot(lab)
-        rec = run_notebook("99_cleanup", env=env, LAB_HOME=str(home))  # DRY_RUN = True
+        rec = run_notebook("99_cleanup", LAB_HOME=str(home))  # DRY_RUN = True
         _check_dry_run(rec, lab, world, before)
 
-        rec = run_notebook("99_cleanup", env=env, LAB_HOME=str(home), DRY_RUN=False)
+        rec = run_notebook("99_cleanup", LAB_HOME=str(home), DRY_RUN=False)
         results = rec["results"].set_index("name")["result"]
         assert not results.str.startswith("failed").any(), results.to_dict()
         assert results[world.running_automl] == "stopped"
@@ -93,7 +78,7 @@ def test_99_cleanup_local_dry_run_then_delete_then_again(run_notebook, tmp_path,
         check_cleaned(lab, world, before)
         assert wait_until_stopped(lab, world.running_automl) == "Stopped"
 
-        _check_rerun(run_notebook("99_cleanup", env=env, LAB_HOME=str(home), DRY_RUN=False))
+        _check_rerun(run_notebook("99_cleanup", LAB_HOME=str(home), DRY_RUN=False))
     finally:
         hold.release()
         sm = lab.client("sagemaker")
@@ -113,13 +98,13 @@ def test_99_cleanup_on_aws_against_moto(run_notebook, moto_server, monkeypatch):
     world = build(lab)
     before = snapshot(lab)
     params = {"BACKEND": "aws", "BUCKET": bucket, "DATABASE": database}
-    _check_dry_run(run_notebook("99_cleanup", env=env, **params), lab, world, before)
+    _check_dry_run(run_notebook("99_cleanup", **params), lab, world, before)
 
-    rec = run_notebook("99_cleanup", env=env, DRY_RUN=False, **params)
+    rec = run_notebook("99_cleanup", DRY_RUN=False, **params)
     results = rec["results"].set_index("name")["result"]
     assert not results.str.startswith("failed").any(), results.to_dict()
     assert results[world.running_automl] == "stopped"
     assert rec["remaining"] == {}
     check_cleaned(lab, world, before)
 
-    _check_rerun(run_notebook("99_cleanup", env=env, DRY_RUN=False, **params))
+    _check_rerun(run_notebook("99_cleanup", DRY_RUN=False, **params))

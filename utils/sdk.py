@@ -13,9 +13,13 @@ def quiet_sagemaker() -> None:
     """Silence the SDK's notices: the v2 deprecation banner (the labs pin 2.x on purpose: 3.x
     removed AutoML) and "Not applying SDK defaults from location" at every Session."""
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    config_logger = logging.getLogger("sagemaker.config")
-    if config_logger.level == logging.NOTSET:  # the SDK sets INFO only where none is set
-        config_logger.setLevel(logging.WARNING)
+    for name in ("sagemaker.config", "sagemaker.telemetry.telemetry_logging"):
+        # "Not applying SDK defaults ..." at every Session, and "SageMaker Python SDK will
+        # collect telemetry ..." at every fit, even when opted out; the SDK sets INFO only on
+        # a logger that has no level yet
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 # The sagemaker SDK's defaults for sessions of the local backend: no usage reports (the SDK's

@@ -1508,6 +1508,25 @@ class LocalAthena:
             return self.wait_query(qid)
         return qid
 
+    def list_query_executions(
+        self, workgroup: str | None = None, max_results: int | None = None,
+        boto3_session: Any = None,
+    ) -> list[str]:  # fmt: skip
+        """The ids of the workgroup's queries (``primary`` by default), newest first.
+
+        AWS: ``wr.athena.list_query_executions`` (ListQueryExecutions, all pages)."""
+        rows = []
+        for path in self._history.glob("*.json"):
+            try:
+                execution = json.loads(path.read_text(encoding="utf-8"))["QueryExecution"]
+            except (ValueError, KeyError, FileNotFoundError):  # written right now
+                continue
+            if execution.get("WorkGroup", "primary") == (workgroup or "primary"):
+                submitted = execution["Status"]["SubmissionDateTime"]
+                rows.append((str(submitted), execution["QueryExecutionId"]))
+        ids = [qid for _, qid in sorted(rows, reverse=True)]
+        return ids[:max_results] if max_results else ids
+
     def get_query_execution(
         self, query_execution_id: str, boto3_session: Any = None
     ) -> dict[str, Any]:

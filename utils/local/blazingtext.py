@@ -18,8 +18,7 @@ classifier, so locally fastText itself trains and serves the model:
   BlazingText's format (``{"instances": [...]}`` -> ``[{"label": [...], "prob": [...]}]``).
 
 fastText trains with one thread and a fixed seed, so the same data and hyperparameters give the
-same model. ``utils.blazingtext`` (the course's helpers and the project's older Estimator) uses
-the same engine.
+same model. The course's helpers (tokenizing, labels, channel lines) are in ``utils.blazingtext``.
 """
 
 from __future__ import annotations

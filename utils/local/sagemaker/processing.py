@@ -338,6 +338,13 @@ class ProcessingAPI:
         self._processing.stop(ProcessingJobName)
         return {}
 
+    def delete_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
+        """DeleteProcessingJob: forget a Completed, Failed or Stopped job (its record and log;
+        its outputs in S3 stay). A running job cannot be deleted (ValidationException)."""
+        self._processing_record(ProcessingJobName)
+        self._processing.delete(ProcessingJobName)
+        return {}
+
     def _tags_processing_job(self, name: str) -> list[dict[str, str]]:
         """The tags of the processing job an ARN names (ARNs hold the name lowercased)."""
         records = self._processing
