@@ -456,7 +456,7 @@ def test_obtain_download_verified_then_moved(
     monkeypatch.setattr(ds, "KAGGLE_ROWS", N)
     data_dir = tmp_path / "data"
     src = ds.obtain_raw(data_dir=data_dir)
-    assert fetched == [ds.PUBLIC_URI]
+    assert fetched == [ds.PUBLIC_URL]
     assert src.origin == "download" and not src.synthetic
     assert src.path == data_dir / "raw" / ds.RAW_FILENAME
     assert src.path.read_bytes() == course.read_bytes()
@@ -464,7 +464,7 @@ def test_obtain_download_verified_then_moved(
     assert sorted(p.name for p in (data_dir / "raw").iterdir()) == [ds.RAW_FILENAME]
     assert capsys.readouterr().out == ""
     # next time the local file is used, without a download
-    assert ds.obtain_raw(data_dir=data_dir).origin == "local file" and fetched == [ds.PUBLIC_URI]
+    assert ds.obtain_raw(data_dir=data_dir).origin == "local file" and fetched == [ds.PUBLIC_URL]
 
 
 def test_obtain_download_that_fails_verification(
@@ -486,7 +486,7 @@ def test_obtain_failed_download_falls_back_to_synthetic(tmp_path: Path, no_netwo
     assert len(out) == 1
     assert out[0].startswith(f"download of {ds.PUBLIC_URI} failed (offline?): ConnectionError")
     assert out[0].endswith("using synthetic data")
-    assert no_network == [ds.PUBLIC_URI]
+    assert no_network == [ds.PUBLIC_URL]
     assert src.origin == "synthetic" and src.synthetic
     assert src.path == tmp_path / "raw" / "synthetic_reviews_seed5_n300.csv"
     assert src.sha256 == _sha(src.path) and src.n_bytes == src.path.stat().st_size

@@ -76,6 +76,12 @@ KAGGLE_BYTES = 8483448
 COURSE_COPY_BYTES = 8457214
 KAGGLE_ROWS = 23486
 PUBLIC_URI = "s3://dlai-practical-data-science/data/raw/womens_clothing_ecommerce_reviews.csv"  # see COURSE_KEYS
+# the same public object over plain HTTPS: the download of the data set is not an S3 call of
+# the lab (on the local backend an s3:// URI means the lake, which has no copy before 01 ran)
+PUBLIC_URL = (
+    "https://dlai-practical-data-science.s3.amazonaws.com/"
+    "data/raw/womens_clothing_ecommerce_reviews.csv"
+)
 RAW_FILENAME = "womens_clothing_ecommerce_reviews.csv"
 
 TRANSFORMED_COLUMNS: tuple[str, ...] = ("sentiment", "review_body", "product_category")
@@ -1284,7 +1290,7 @@ def obtain_raw(
        file or failed download raises ``RawDataError``. ``"synthetic"`` goes straight to 4;
        ``None`` or ``""`` means not given.
     2. ``data_dir/raw/womens_clothing_ecommerce_reviews.csv`` if present.
-    3. A download of the course's public copy (``PUBLIC_URI``, unsigned), verified before it is
+    3. A download of the course's public copy (``PUBLIC_URI``, over HTTPS), verified before it is
        saved as that file; skipped when ``allow_download`` is False or ``LAB_OFFLINE=1``; a
        failure prints one line and moves on.
     4. Synthetic reviews in ``data_dir/raw/synthetic_reviews_seed{seed}_n{n_rows}.csv``.
@@ -1342,7 +1348,7 @@ def obtain_raw(
         raw_dir.mkdir(parents=True, exist_ok=True)
         tmp = raw_dir / f".{RAW_FILENAME}.{os.getpid()}.part"
         try:
-            _fetch(PUBLIC_URI, tmp)
+            _fetch(PUBLIC_URL, tmp)
         except Exception as exc:
             reason = f"no file at {local}, and the download failed (offline?)"
             print(
