@@ -62,6 +62,23 @@ class NoSuchBucketError(LabError, ClientError):
             "ResponseMetadata": {"HTTPStatusCode": 404}}, operation)  # fmt: skip
 
 
+def write_atomic(target: Path, data: bytes, staging: Path | None = None) -> None:
+    """Write ``data`` to ``target`` so that a reader sees the old file or the new one, never
+    half of one: a temporary file in ``staging`` (default: beside ``target``), then a rename."""
+    import tempfile
+
+    folder = staging or target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def bucket_name_problem(bucket: str) -> str | None:
     """Return why ``bucket`` is not a valid S3 bucket name, or None if it is valid."""
     if not isinstance(bucket, str) or not bucket:
@@ -252,9 +269,6 @@ class LocalLake:
 
         The local backend's own step: its clients get AccessDenied there, as on AWS.
         """
-        import os
-        import tempfile
-
         uris = [f"s3://{COURSE_BUCKET}/{key}" for key in keys]
         marker = Path(self.home) / "s3-metadata" / f"{COURSE_BUCKET}.source"
         if marker.is_file() and marker.read_text() == stamp and all(
@@ -264,10 +278,7 @@ class LocalLake:
         for uri, key in zip(uris, keys, strict=True):
             target = self.path_for(uri)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(files[key])
-            os.replace(tmp, target)
+            write_atomic(target, files[key])
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(stamp)
         return uris

@@ -135,6 +135,16 @@ class Service:
         )
 
 
+def invalid(message: str) -> ServiceError:
+    """SageMaker's answer to a request it refuses: ``ValidationException`` with ``message``."""
+    return ServiceError("ValidationException", message)
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """A request's time as a UTC-aware datetime (botocore takes naive times as UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def require(value: Any, name: str) -> Any:
     """AWS's answer for a missing required value that botocore let through (an empty string)."""
     if value in (None, ""):

@@ -37,6 +37,7 @@ from utils.local.lake import (
     LocalLake,
     bucket_name_problem,
     read_only_error,
+    write_atomic,
 )
 from utils.local.service import Service, ServiceError, metadata
 
@@ -187,14 +188,7 @@ class S3Service(Service):
                 )
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(source, bytes):
-            fd, tmp = tempfile.mkstemp(dir=self._staging(), prefix="put-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(source)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(target, source, self._staging())
         else:
             os.replace(source, target)
         return target

@@ -19,7 +19,6 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +28,13 @@ import pandas as pd
 from awswrangler import exceptions as wr_exceptions
 
 from utils.errors import LakePathError, NoSuchKey
-from utils.local.lake import LocalLake, NoSuchBucketError, check_writable, parse_s3_uri
+from utils.local.lake import (
+    LocalLake,
+    NoSuchBucketError,
+    check_writable,
+    parse_s3_uri,
+    write_atomic,
+)
 
 _WILDCARDS = ("*", "?", "[")
 # SageMaker's default bucket of the local account: the SDK creates it on first use
@@ -102,14 +107,7 @@ class LocalS3:
         if target.is_dir():
             raise LakePathError(f"{call}: {path!r} is already used as a prefix (a folder) locally")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._staging(), prefix="put-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data, self._staging())
 
     def _iter_objects(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
         found = sorted(self._lake.walk(bucket, prefix), key=lambda item: item[0].encode("utf-8"))

@@ -39,17 +39,13 @@ from utils.local.automl.store import (
 )
 from utils.local.lake import parse_s3_uri
 from utils.local.sagemaker.jobs import WORKER_THREAD_ENV
-from utils.local.service import ServiceError
+from utils.local.service import ServiceError, aware, invalid
 
 STATUSES = ("Completed", "InProgress", "Failed", "Stopped", "Stopping")
 _WORKERS: dict[str, subprocess.Popen] = {}  # job -> its worker, reaped when it exits
 MAX_CANDIDATES_PAGE = 300
 CSV_TYPES = ("text/csv", "text/csv;header=present")
 _TIME_KEYS = ("CreationTime", "EndTime", "LastModifiedTime")
-
-
-def _invalid(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message)
 
 
 def _unsupported(what: str) -> NotImplementedError:
@@ -132,7 +128,7 @@ class AutoMLAPI:
         """Everything CreateAutoMLJob(V2) checks, before anything is written."""
         name = request["AutoMLJobName"]
         if not JOB_NAME_RE.match(name):
-            raise _invalid(f"AutoMLJobName {name!r}: use 1 to 32 letters, digits and hyphens, "
+            raise invalid(f"AutoMLJobName {name!r}: use 1 to 32 letters, digits and hyphens, "
                            "starting and ending with a letter or digit")  # fmt: skip
         problem = request["AutoMLProblemTypeConfig"]
         other = sorted(k for k in problem if k != "TabularJobConfig")
@@ -141,46 +137,46 @@ class AutoMLAPI:
                                "tabular jobs: TabularJobConfig)")  # fmt: skip
         tab = problem.get("TabularJobConfig") or {}
         if not tab.get("TargetAttributeName"):
-            raise _invalid("TargetAttributeName is required: the column of the data to predict")
+            raise invalid("TargetAttributeName is required: the column of the data to predict")
         problem_type = tab.get("ProblemType")
         objective = (request.get("AutoMLJobObjective") or {}).get("MetricName")
         if bool(problem_type) != bool(objective):
-            raise _invalid("ProblemType and AutoMLJobObjective go together: give both (for "
+            raise invalid("ProblemType and AutoMLJobObjective go together: give both (for "
                            "example MulticlassClassification with Accuracy) or neither, and "
                            "Autopilot infers them")  # fmt: skip
         if problem_type and problem_type not in PROBLEM_TYPES:
-            raise _invalid(f"ProblemType {problem_type!r}: use one of {list(PROBLEM_TYPES)}")
+            raise invalid(f"ProblemType {problem_type!r}: use one of {list(PROBLEM_TYPES)}")
         if objective and objective not in OBJECTIVES[problem_type]:
-            raise _invalid(f"AutoMLJobObjective MetricName {objective!r} is not valid for "
+            raise invalid(f"AutoMLJobObjective MetricName {objective!r} is not valid for "
                            f"{problem_type}: use one of {list(OBJECTIVES[problem_type])}")  # fmt: skip
         criteria = tab.get("CompletionCriteria") or {}
         low, high = MAX_CANDIDATES_RANGE
         if "MaxCandidates" in criteria and not low <= criteria["MaxCandidates"] <= high:
-            raise _invalid(f"MaxCandidates {criteria['MaxCandidates']}: allowed are {low} to "
+            raise invalid(f"MaxCandidates {criteria['MaxCandidates']}: allowed are {low} to "
                            f"{high}")  # fmt: skip
         for key in ("MaxRuntimePerTrainingJobInSeconds", "MaxAutoMLJobRuntimeInSeconds"):
             if key in criteria and criteria[key] < 1:
-                raise _invalid(f"{key} {criteria[key]}: give a number of seconds, at least 1")
+                raise invalid(f"{key} {criteria[key]}: give a number of seconds, at least 1")
         mode = tab.get("Mode")
         if mode is not None and mode not in MODES:
-            raise _invalid(f"Mode {mode!r}: use one of {list(MODES)}")
+            raise invalid(f"Mode {mode!r}: use one of {list(MODES)}")
         if tab.get("SampleWeightAttributeName"):
             raise _unsupported("SampleWeightAttributeName (sample weights)")
         if (tab.get("CandidateGenerationConfig") or {}).get("AlgorithmsConfig"):
             raise _unsupported("CandidateGenerationConfig AlgorithmsConfig (choosing algorithms)")
         fraction = (request.get("DataSplitConfig") or {}).get("ValidationFraction")
         if fraction is not None and not 0 < fraction < 1:
-            raise _invalid(f"ValidationFraction {fraction}: use a share between 0 and 1")
+            raise invalid(f"ValidationFraction {fraction}: use a share between 0 and 1")
         deploy = request.get("ModelDeployConfig") or {}
         if deploy.get("AutoGenerateEndpointName") or deploy.get("EndpointName"):
             raise _unsupported("ModelDeployConfig (automatic deployment); deploy the best "
                                "candidate with AutoML.deploy(...) instead")  # fmt: skip
         channels = request["AutoMLJobInputDataConfig"]
         if not channels:
-            raise _invalid("the job needs one training channel (an S3 prefix or CSV object)")
+            raise invalid("the job needs one training channel (an S3 prefix or CSV object)")
         types = [c.get("ChannelType", "training") for c in channels]
         if types.count("training") != 1 or len(channels) > 2:
-            raise _invalid(f"channels {types}: give one 'training' channel, and at most one "
+            raise invalid(f"channels {types}: give one 'training' channel, and at most one "
                            "'validation' channel")  # fmt: skip
         if "validation" in types:
             raise _unsupported("a separate validation channel (the local Autopilot splits the "
@@ -192,16 +188,16 @@ class AutoMLAPI:
             try:
                 parse_s3_uri(source["S3Uri"])
             except ValueError as exc:
-                raise _invalid(f"S3Uri: {exc}") from None
+                raise invalid(f"S3Uri: {exc}") from None
             content = channel.get("ContentType")
             if content is not None and content.replace(" ", "") not in CSV_TYPES:
                 raise _unsupported(f"ContentType {content!r} (the local Autopilot reads CSV)")
             if channel.get("CompressionType", "None") not in ("None", "Gzip"):
-                raise _invalid(f"CompressionType {channel['CompressionType']!r}: use None or Gzip")
+                raise invalid(f"CompressionType {channel['CompressionType']!r}: use None or Gzip")
         try:
             parse_s3_uri(request["OutputDataConfig"]["S3OutputPath"])
         except ValueError as exc:
-            raise _invalid(f"S3OutputPath: {exc}") from None
+            raise invalid(f"S3OutputPath: {exc}") from None
 
     def _create_automl(self, request: dict[str, Any], api: str,
                        original: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
@@ -256,7 +252,7 @@ class AutoMLAPI:
             "ModelDeployConfig": ModelDeployConfig}.items() if v is not None}  # fmt: skip
         targets = {c.get("TargetAttributeName") for c in InputDataConfig}
         if len(targets) != 1 or None in targets:
-            raise _invalid("every channel of InputDataConfig needs the same TargetAttributeName")
+            raise invalid("every channel of InputDataConfig needs the same TargetAttributeName")
         original = copy.deepcopy(original)
         for channel in original["InputDataConfig"]:
             channel.setdefault("ChannelType", "training")
@@ -338,7 +334,7 @@ class AutoMLAPI:
         record = self._automl_record(AutoMLJobName)
         v1 = record.get("request_v1")
         if record.get("api") != "V1" or not v1:
-            raise _invalid(f"AutoML job {AutoMLJobName} was created with CreateAutoMLJobV2: "
+            raise invalid(f"AutoML job {AutoMLJobName} was created with CreateAutoMLJobV2: "
                            "DescribeAutoMLJob describes only jobs created with CreateAutoMLJob; "
                            "use DescribeAutoMLJobV2 (AutoMLV2.describe_auto_ml_job)")  # fmt: skip
         out: dict[str, Any] = {
@@ -424,13 +420,13 @@ class AutoMLAPI:
                     summary[key] = record[key]
             summary = _public(summary)
             created, modified = summary["CreationTime"], summary["LastModifiedTime"]
-            if CreationTimeAfter and not created > _aware(CreationTimeAfter):
+            if CreationTimeAfter and not created > aware(CreationTimeAfter):
                 continue
-            if CreationTimeBefore and not created < _aware(CreationTimeBefore):
+            if CreationTimeBefore and not created < aware(CreationTimeBefore):
                 continue
-            if LastModifiedTimeAfter and not modified > _aware(LastModifiedTimeAfter):
+            if LastModifiedTimeAfter and not modified > aware(LastModifiedTimeAfter):
                 continue
-            if LastModifiedTimeBefore and not modified < _aware(LastModifiedTimeBefore):
+            if LastModifiedTimeBefore and not modified < aware(LastModifiedTimeBefore):
                 continue
             rows.append(summary)
         key = {"Name": "AutoMLJobName", "CreationTime": "CreationTime",
@@ -442,7 +438,7 @@ class AutoMLAPI:
         """StopAutoMLJob: the running candidate is stopped, finished ones are kept."""
         record = self._automl_record(AutoMLJobName)
         if record["AutoMLJobStatus"] not in ("InProgress", "Stopping"):
-            raise _invalid(f"AutoML job {AutoMLJobName} is {record['AutoMLJobStatus']}: only a "
+            raise invalid(f"AutoML job {AutoMLJobName} is {record['AutoMLJobStatus']}: only a "
                            "job in progress can be stopped")  # fmt: skip
         stop_job(self._automl, AutoMLJobName)
         return {}
@@ -518,16 +514,12 @@ def stop_job(store: JobStore, name: str) -> None:
             pass
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 def _page(rows: list[dict[str, Any]], key: str, size: int, token: str | None,
           public: bool = True) -> dict[str, Any]:  # fmt: skip
     try:
         start = int(token) if token else 0
     except ValueError:
-        raise _invalid(f"NextToken {token!r} is not a token this API returned") from None
+        raise invalid(f"NextToken {token!r} is not a token this API returned") from None
     page = rows[start : start + size]
     out: dict[str, Any] = {key: [_public(r) for r in page] if public else page}
     if start + size < len(rows):

@@ -32,7 +32,7 @@ from typing import Any
 from utils.local.lake import parse_s3_uri
 from utils.local.sagemaker import images
 from utils.local.sagemaker.jobs import PROCESSING, JobRecords, check_job_name, iso, public, reap
-from utils.local.service import ServiceError
+from utils.local.service import ServiceError, aware, invalid
 
 CALL = "CreateProcessingJob"
 STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
@@ -58,9 +58,6 @@ SORT_KEYS = {"Name": "ProcessingJobName", "CreationTime": "CreationTime",
              "Status": "ProcessingJobStatus"}  # fmt: skip
 
 
-_invalid = functools.partial(ServiceError, "ValidationException")
-
-
 def _unsupported(what: str) -> NotImplementedError:
     hint = "is not implemented locally; leave it unset, or run this job with BACKEND='aws'"
     return NotImplementedError(f"local backend: {CALL}: {what} {hint}")
@@ -80,7 +77,7 @@ def _named(items: list[dict[str, Any]], key: str, what: str) -> Iterator[tuple[d
     for item in items:
         where = f"{what} {item[key]!r}:"
         if item[key] in names:
-            raise _invalid(f"{where} {key} values must be unique within a job")
+            raise invalid(f"{where} {key} values must be unique within a job")
         names.add(item[key])
         if item.get("AppManaged"):
             raise _unsupported(f"{where} AppManaged=True (data the container moves itself)")
@@ -90,10 +87,10 @@ def _named(items: list[dict[str, Any]], key: str, what: str) -> Iterator[tuple[d
 
 def _check_local_path(path: Any, where: str) -> str:
     if not isinstance(path, str) or not path.startswith(LOCAL_PATH_ROOT):
-        raise _invalid(f"{where} LocalPath {path!r}: a local path is required and must begin "
+        raise invalid(f"{where} LocalPath {path!r}: a local path is required and must begin "
                        f"with {LOCAL_PATH_ROOT} (an absolute path in the container)")  # fmt: skip
     if ".." in path.split("/") or len(path) > 256:
-        raise _invalid(f"{where} LocalPath {path!r}: no '..' segments, at most 256 characters")
+        raise invalid(f"{where} LocalPath {path!r}: no '..' segments, at most 256 characters")
     return path.rstrip("/") or path
 
 
@@ -103,13 +100,13 @@ def _check_s3_uri(uri: Any, where: str) -> None:
     try:
         parse_s3_uri(uri)
     except ValueError as exc:
-        raise _invalid(f"{where} S3Uri: {exc}") from None
+        raise invalid(f"{where} S3Uri: {exc}") from None
 
 
 def _check_inputs(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """ProcessingInputs, with the defaults AWS fills in (as DescribeProcessingJob answers)."""
     if len(inputs) > MAX_IO:
-        raise _invalid(f"ProcessingInputs: {len(inputs)} inputs given; at most {MAX_IO}")
+        raise invalid(f"ProcessingInputs: {len(inputs)} inputs given; at most {MAX_IO}")
     out, paths = [], set()
     for item, where in _named(copy.deepcopy(inputs), "InputName", "ProcessingInputs"):
         if item.get("DatasetDefinition"):
@@ -117,11 +114,11 @@ def _check_inputs(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                "give an S3Input")  # fmt: skip
         source = item.get("S3Input")
         if not source:
-            raise _invalid(f"{where} give an S3Input (or a DatasetDefinition)")
+            raise invalid(f"{where} give an S3Input (or a DatasetDefinition)")
         _check_s3_uri(source["S3Uri"], where)
         path = _check_local_path(source.get("LocalPath"), where)
         if path in paths:
-            raise _invalid(f"{where} LocalPath {path!r} is used by another input; each input "
+            raise invalid(f"{where} LocalPath {path!r} is used by another input; each input "
                            "needs its own local path")  # fmt: skip
         paths.add(path)
         if source["S3DataType"] == "ManifestFile":
@@ -133,7 +130,7 @@ def _check_inputs(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         source.setdefault("S3DataDistributionType", "FullyReplicated")
         source.setdefault("S3CompressionType", "None")
         if source["S3CompressionType"] == "Gzip":
-            raise _invalid(f"{where} S3CompressionType='Gzip' is only allowed with "
+            raise invalid(f"{where} S3CompressionType='Gzip' is only allowed with "
                            "S3InputMode='Pipe'")  # fmt: skip
         out.append(item)
     return out
@@ -143,13 +140,13 @@ def _check_outputs(config: dict[str, Any]) -> dict[str, Any]:
     config = copy.deepcopy(config)
     outputs = config["Outputs"]
     if len(outputs) > MAX_IO:
-        raise _invalid(f"ProcessingOutputConfig: {len(outputs)} outputs given; at most {MAX_IO}")
+        raise invalid(f"ProcessingOutputConfig: {len(outputs)} outputs given; at most {MAX_IO}")
     for item, where in _named(outputs, "OutputName", "ProcessingOutputConfig output"):
         if item.get("FeatureStoreOutput"):
             raise _unsupported(f"{where} FeatureStoreOutput (SageMaker Feature Store)")
         target = item.get("S3Output")
         if not target:
-            raise _invalid(f"{where} give an S3Output (or a FeatureStoreOutput)")
+            raise invalid(f"{where} give an S3Output (or a FeatureStoreOutput)")
         _check_s3_uri(target["S3Uri"], where)
         _check_local_path(target.get("LocalPath"), where)
         if target["S3UploadMode"] == "Continuous":
@@ -162,21 +159,21 @@ def _check_resources(resources: dict[str, Any]) -> None:
     cluster = resources["ClusterConfig"]
     kind = cluster.get("InstanceType")
     if kind is None:
-        raise _invalid("ProcessingResources.ClusterConfig.InstanceType is required (for "
+        raise invalid("ProcessingResources.ClusterConfig.InstanceType is required (for "
                        "example ml.m5.large)")  # fmt: skip
     if kind not in _api_model().shape_for("ProcessingInstanceType").enum:
-        raise _invalid(f"ProcessingResources.ClusterConfig.InstanceType {kind!r} is not a "
+        raise invalid(f"ProcessingResources.ClusterConfig.InstanceType {kind!r} is not a "
                        "processing instance type (for example ml.m5.large, ml.t3.medium)")  # fmt: skip
     count = cluster.get("InstanceCount")
     if count is None or not 1 <= count <= 100:
-        raise _invalid(f"ProcessingResources.ClusterConfig.InstanceCount {count!r}: give 1 to 100")
+        raise invalid(f"ProcessingResources.ClusterConfig.InstanceCount {count!r}: give 1 to 100")
     if count > 1:
         raise _unsupported(f"InstanceCount={count} (the local worker is one instance): use 1")
     if cluster.get("InstancePreferences"):
         raise _unsupported("ProcessingResources.ClusterConfig.InstancePreferences")
     size = cluster["VolumeSizeInGB"]
     if not 1 <= size <= 16384:
-        raise _invalid(f"VolumeSizeInGB {size}: give 1 to 16384")
+        raise invalid(f"VolumeSizeInGB {size}: give 1 to 16384")
 
 
 def _check_rest(app: dict[str, Any], role: str, stopping: dict[str, Any] | None,
@@ -187,28 +184,24 @@ def _check_rest(app: dict[str, Any], role: str, stopping: dict[str, Any] | None,
     if app.get("ContainerArguments"):
         raise _unsupported("AppSpecification.ContainerArguments (the local images take none)")
     if not ROLE_ARN_RE.match(role or ""):
-        raise _invalid(f"RoleArn {role!r} is not an IAM role ARN "
+        raise invalid(f"RoleArn {role!r} is not an IAM role ARN "
                        "(arn:aws:iam::<12-digit account>:role/<name>)")  # fmt: skip
     seconds = (stopping or {}).get("MaxRuntimeInSeconds")
     if seconds is not None and not 1 <= seconds <= MAX_RUNTIME:
-        raise _invalid(f"StoppingCondition.MaxRuntimeInSeconds {seconds}: give 1 to {MAX_RUNTIME}")
+        raise invalid(f"StoppingCondition.MaxRuntimeInSeconds {seconds}: give 1 to {MAX_RUNTIME}")
     environment = environment or {}
     if len(environment) > 100:
-        raise _invalid(f"Environment: {len(environment)} variables; at most 100")
+        raise invalid(f"Environment: {len(environment)} variables; at most 100")
     for key, value in environment.items():
         if not ENV_KEY_RE.match(key) or len(key) > 256 or len(str(value)) > 256:
-            raise _invalid(f"Environment {key!r}: names are letters, digits and '_' (not "
+            raise invalid(f"Environment {key!r}: names are letters, digits and '_' (not "
                            "starting with a digit); names and values at most 256 characters")  # fmt: skip
     if len(tags or []) > 50:
-        raise _invalid(f"Tags: {len(tags or [])} tags; at most 50")
+        raise invalid(f"Tags: {len(tags or [])} tags; at most 50")
 
 
 def _between(moment: dt.datetime, after: dt.datetime | None, before: dt.datetime | None) -> bool:
     """``after < moment < before`` (either bound may be absent; naive bounds are UTC)."""
-
-    def aware(bound: dt.datetime) -> dt.datetime:
-        return bound if bound.tzinfo else bound.replace(tzinfo=dt.UTC)
-
     return (after is None or moment > aware(after)) and (before is None or moment < aware(before))
 
 
@@ -294,13 +287,13 @@ class ProcessingAPI:
         Ascending unless told otherwise, 10 a page (MaxResults 1 to 100), NextToken to go on."""
         reap()
         if SortBy not in SORT_KEYS:
-            raise _invalid(f"SortBy {SortBy!r}: use one of {list(SORT_KEYS)}")
+            raise invalid(f"SortBy {SortBy!r}: use one of {list(SORT_KEYS)}")
         if SortOrder not in ("Ascending", "Descending"):
-            raise _invalid(f"SortOrder {SortOrder!r}: use Ascending or Descending")
+            raise invalid(f"SortOrder {SortOrder!r}: use Ascending or Descending")
         if StatusEquals is not None and StatusEquals not in STATUSES:
-            raise _invalid(f"StatusEquals {StatusEquals!r}: use one of {list(STATUSES)}")
+            raise invalid(f"StatusEquals {StatusEquals!r}: use one of {list(STATUSES)}")
         if not 1 <= MaxResults <= MAX_RESULTS:
-            raise _invalid(f"MaxResults {MaxResults}: give 1 to {MAX_RESULTS}")
+            raise invalid(f"MaxResults {MaxResults}: give 1 to {MAX_RESULTS}")
         records = self._processing
         rows = []
         for name in records.names():
@@ -326,7 +319,7 @@ class ProcessingAPI:
             if not 0 <= start <= len(rows):
                 raise ValueError
         except ValueError:
-            raise _invalid(f"NextToken {NextToken!r} is not a token this API returned") from None
+            raise invalid(f"NextToken {NextToken!r} is not a token this API returned") from None
         out: dict[str, Any] = {"ProcessingJobSummaries": rows[start : start + MaxResults]}
         if start + MaxResults < len(rows):
             out["NextToken"] = str(start + MaxResults)
@@ -350,5 +343,5 @@ class ProcessingAPI:
         records = self._processing
         jobs = {job.lower(): job for job in records.names()}
         if name.lower() not in jobs:
-            raise _invalid(f"Could not find processing job '{self._processing_arn(name)}'")
+            raise invalid(f"Could not find processing job '{self._processing_arn(name)}'")
         return list(records.read_raw(jobs[name.lower()]).get("Local", {}).get("Tags") or [])

@@ -38,7 +38,7 @@ from typing import Any
 from utils.local.lake import parse_s3_uri
 from utils.local.sagemaker import images
 from utils.local.sagemaker.jobs import TRAINING, JobRecords, check_job_name, iso, public, reap
-from utils.local.service import ServiceError
+from utils.local.service import ServiceError, aware, invalid
 
 CALL = "CreateTrainingJob"
 STATUSES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
@@ -81,9 +81,6 @@ REFUSED = {
 KEPT = ("SessionChainingConfig",)  # recorded, not part of DescribeTrainingJob's answer
 
 
-_invalid = functools.partial(ServiceError, "ValidationException")  # AWS's answer to a bad request
-
-
 def _unsupported(what: str) -> NotImplementedError:
     return NotImplementedError(
         f"local backend: {CALL}: {what} is not implemented locally; leave it unset, or run "
@@ -104,13 +101,13 @@ def _s3(uri: Any, where: str) -> None:
     try:
         parse_s3_uri(uri)
     except ValueError as exc:
-        raise _invalid(f"{where}: {exc}") from None
+        raise invalid(f"{where}: {exc}") from None
 
 
 # -- checking a CreateTrainingJob request --------------------------------------------------------
 def _algorithm(spec: dict[str, Any] | None) -> tuple[dict[str, Any], images.Image]:
     if not spec:
-        raise _invalid("AlgorithmSpecification is required: give its TrainingImage (for "
+        raise invalid("AlgorithmSpecification is required: give its TrainingImage (for "
                        "example sagemaker.image_uris.retrieve('blazingtext', region)) and "
                        "TrainingInputMode='File'")  # fmt: skip
     spec = copy.deepcopy(spec)
@@ -119,7 +116,7 @@ def _algorithm(spec: dict[str, Any] | None) -> tuple[dict[str, Any], images.Imag
                            "(an algorithm resource or a Marketplace algorithm); give a "
                            "TrainingImage")  # fmt: skip
     if not spec.get("TrainingImage"):
-        raise _invalid("AlgorithmSpecification.TrainingImage is required (an image URI such "
+        raise invalid("AlgorithmSpecification.TrainingImage is required (an image URI such "
                        "as sagemaker.image_uris.retrieve('blazingtext', region))")  # fmt: skip
     image = images.find(spec["TrainingImage"], "train", CALL)
     mode = spec["TrainingInputMode"]
@@ -127,7 +124,7 @@ def _algorithm(spec: dict[str, Any] | None) -> tuple[dict[str, Any], images.Imag
         raise _unsupported(f"AlgorithmSpecification.TrainingInputMode={mode!r} (the local "
                            "worker copies each channel's files: 'File')")  # fmt: skip
     if mode != "File":
-        raise _invalid(f"AlgorithmSpecification.TrainingInputMode {mode!r}: use one of "
+        raise invalid(f"AlgorithmSpecification.TrainingInputMode {mode!r}: use one of "
                        "['Pipe', 'File', 'FastFile']")  # fmt: skip
     for key in ("ContainerEntrypoint", "ContainerArguments"):
         if spec.get(key):
@@ -145,16 +142,16 @@ def _channels(channels: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     if not channels:
         return []
     if len(channels) > MAX_CHANNELS:
-        raise _invalid(f"InputDataConfig: {len(channels)} channels; at most {MAX_CHANNELS}")
+        raise invalid(f"InputDataConfig: {len(channels)} channels; at most {MAX_CHANNELS}")
     names: set[str] = set()
     out = copy.deepcopy(channels)
     for channel in out:
         name = channel["ChannelName"]
         where = f"InputDataConfig channel {name!r}"
         if not CHANNEL_RE.match(name):
-            raise _invalid(f"{where}: a channel name is 1 to 64 letters, digits, '.', '-' or '_'")
+            raise invalid(f"{where}: a channel name is 1 to 64 letters, digits, '.', '-' or '_'")
         if name in names:
-            raise _invalid(f"{where}: channel names must be unique within a job")
+            raise invalid(f"{where}: channel names must be unique within a job")
         names.add(name)
         source = channel["DataSource"]
         if "S3DataSource" not in source:
@@ -184,7 +181,7 @@ def _channels(channels: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 def _resources(resources: dict[str, Any] | None) -> dict[str, Any]:
     if not resources:
-        raise _invalid("ResourceConfig is required: InstanceType (for example ml.m5.large), "
+        raise invalid("ResourceConfig is required: InstanceType (for example ml.m5.large), "
                        "InstanceCount=1 and VolumeSizeInGB")  # fmt: skip
     for key in ("InstanceGroups", "InstancePlacementConfig", "InstancePreferences",
                 "TrainingPlanArn"):  # fmt: skip
@@ -192,16 +189,16 @@ def _resources(resources: dict[str, Any] | None) -> dict[str, Any]:
             raise _unsupported(f"ResourceConfig.{key}")
     kind, count = resources.get("InstanceType"), resources.get("InstanceCount")
     if kind not in instance_types():
-        raise _invalid(f"ResourceConfig.InstanceType {kind!r} is not a training instance type "
+        raise invalid(f"ResourceConfig.InstanceType {kind!r} is not a training instance type "
                        "(for example ml.m5.large, ml.c5.xlarge)")  # fmt: skip
     if count is None or count < 1:
-        raise _invalid(f"ResourceConfig.InstanceCount {count!r}: give at least 1")
+        raise invalid(f"ResourceConfig.InstanceCount {count!r}: give at least 1")
     if count > 1:
         raise _unsupported(f"ResourceConfig.InstanceCount={count} (the local worker is one "
                            "instance; BlazingText's supervised mode trains on one): use 1")  # fmt: skip
     size = resources.get("VolumeSizeInGB")
     if size is not None and not 1 <= size <= 16384:
-        raise _invalid(f"ResourceConfig.VolumeSizeInGB {size}: give 1 to 16384")
+        raise invalid(f"ResourceConfig.VolumeSizeInGB {size}: give 1 to 16384")
     return copy.deepcopy(resources)
 
 
@@ -210,13 +207,13 @@ def _stopping(stopping: dict[str, Any] | None, spot: bool | None) -> dict[str, A
     out.setdefault("MaxRuntimeInSeconds", DEFAULT_RUNTIME)
     seconds, wait = out["MaxRuntimeInSeconds"], out.get("MaxWaitTimeInSeconds")
     if not 1 <= seconds <= MAX_RUNTIME:
-        raise _invalid(f"StoppingCondition.MaxRuntimeInSeconds {seconds}: give 1 to "
+        raise invalid(f"StoppingCondition.MaxRuntimeInSeconds {seconds}: give 1 to "
                        f"{MAX_RUNTIME} (28 days)")  # fmt: skip
     if spot and (wait is None or wait < seconds):
-        raise _invalid("EnableManagedSpotTraining=True needs StoppingCondition."
+        raise invalid("EnableManagedSpotTraining=True needs StoppingCondition."
                        f"MaxWaitTimeInSeconds of at least MaxRuntimeInSeconds ({seconds})")  # fmt: skip
     if wait is not None and not spot:
-        raise _invalid("StoppingCondition.MaxWaitTimeInSeconds is for managed spot training "
+        raise invalid("StoppingCondition.MaxWaitTimeInSeconds is for managed spot training "
                        "only: set EnableManagedSpotTraining=True, or leave it unset")  # fmt: skip
     return out
 
@@ -226,17 +223,17 @@ def _strings(values: dict[str, str] | None, what: str, limits: tuple[int, int, i
     most, key_max, value_max = limits
     values = values or {}
     if len(values) > most:
-        raise _invalid(f"{what}: {len(values)} entries; at most {most}")
+        raise invalid(f"{what}: {len(values)} entries; at most {most}")
     for key, value in values.items():
         if len(key) > key_max or len(value) > value_max or (key_re and not key_re.match(key)):
             rule = "letters, digits and '_', not starting with a digit; " if key_re else ""
-            raise _invalid(f"{what} {key!r}: {rule}names at most {key_max} characters, values "
+            raise invalid(f"{what} {key!r}: {rule}names at most {key_max} characters, values "
                            f"at most {value_max}")  # fmt: skip
 
 
 def _rest(role: str, output: dict[str, Any], request: dict[str, Any]) -> None:
     if not ROLE_ARN_RE.match(role or "") or len(role) > 2048:
-        raise _invalid(f"RoleArn {role!r} is not an IAM role ARN (arn:aws:iam::<12-digit "
+        raise invalid(f"RoleArn {role!r} is not an IAM role ARN (arn:aws:iam::<12-digit "
                        "account>:role/<name>); locally lab.role is one")  # fmt: skip
     _s3(output["S3OutputPath"], "OutputDataConfig.S3OutputPath")
     if output.get("CompressionType", "GZIP") != "GZIP":
@@ -255,14 +252,10 @@ def _rest(role: str, output: dict[str, Any], request: dict[str, Any]) -> None:
     _strings(request.get("Environment"), "Environment", (100, 512, 512), ENV_KEY_RE)
     tags = request.get("Tags") or []
     if len(tags) > 50:
-        raise _invalid(f"Tags: {len(tags)} tags; at most 50")
+        raise invalid(f"Tags: {len(tags)} tags; at most 50")
 
 
 # -- listing ---------------------------------------------------------------------------------------
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 # ListTrainingJobs' time filters: (parameter, summary key, comparison)
 TIME_FILTERS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
     ("CreationTimeAfter", "CreationTime", operator.gt),
@@ -277,7 +270,7 @@ def _page_start(token: str | None, total: int) -> int:
         return 0
     if token.isdigit() and int(token) <= total:
         return int(token)
-    raise _invalid(f"NextToken {token!r} is not a token ListTrainingJobs returned")
+    raise invalid(f"NextToken {token!r} is not a token ListTrainingJobs returned")
 
 
 class TrainingAPI:
@@ -373,13 +366,13 @@ class TrainingAPI:
         StatusEquals filters each page after it is cut (a page may hold fewer jobs)."""
         reap()
         if SortBy not in ORDER_BY or SortOrder not in ("Ascending", "Descending"):
-            raise _invalid(f"SortBy {SortBy!r} / SortOrder {SortOrder!r}: SortBy is one of "
+            raise invalid(f"SortBy {SortBy!r} / SortOrder {SortOrder!r}: SortBy is one of "
                            f"{list(ORDER_BY)}, SortOrder Ascending or Descending")  # fmt: skip
         if StatusEquals is not None and StatusEquals not in STATUSES:
-            raise _invalid(f"StatusEquals {StatusEquals!r}: use one of {list(STATUSES)}")
+            raise invalid(f"StatusEquals {StatusEquals!r}: use one of {list(STATUSES)}")
         if not 1 <= MaxResults <= PAGE_MAX:
-            raise _invalid(f"MaxResults {MaxResults}: give 1 to {PAGE_MAX}")
-        wanted = [(key, compare, _aware(times[param])) for param, key, compare in TIME_FILTERS
+            raise invalid(f"MaxResults {MaxResults}: give 1 to {PAGE_MAX}")
+        wanted = [(key, compare, aware(times[param])) for param, key, compare in TIME_FILTERS
                   if times.get(param) is not None]  # fmt: skip
         summaries = []
         records = self._training
