@@ -798,3 +798,49 @@ def test_local_calls_take_boto3s_arguments(service, operation, method):
     assert required_here <= required, f"optional on AWS, required here: {required_here - required}"
     if service == "sagemaker-runtime":
         assert names == members  # every InvokeEndpoint argument is accepted (or refused clearly)
+
+
+# -- the batcher: concurrent requests in one model call -----------------------------------------
+class _SlowModel:
+    """Answers one row per text after a pause per call; 'boom' breaks the whole call."""
+
+    classes_ = ["neg", "pos"]
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def predict_proba(self, texts):
+        self.calls.append(list(texts))
+        time.sleep(0.05)
+        if "boom" in texts:
+            raise ValueError("the model cannot read 'boom'")
+        return np.array([[0.25, 0.75] if "good" in t else [0.9, 0.1] for t in texts])
+
+
+def test_the_batcher_scores_concurrent_requests_together_and_isolates_a_failure():
+    from utils.local.endpoint_server import Scorer
+
+    model = _SlowModel()
+    scorer = Scorer(model, ["predicted_label", "probability"])
+    requests = [[f"good {i}"] if i % 2 else [f"bad {i}", f"good {i}"] for i in range(12)]
+    requests[5] = ["boom"]
+    answers: dict[int, object] = {}
+
+    def send(i: int) -> None:
+        try:
+            answers[i] = scorer.batched(requests[i])
+        except ValueError as exc:
+            answers[i] = exc
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert isinstance(answers.pop(5), ValueError)  # the failing request fails alone
+    for i, rows in answers.items():
+        assert rows == [{"predicted_label": "pos" if "good" in t else "neg",
+                         "probability": 0.75 if "good" in t else 0.9} for t in requests[i]]  # fmt: skip
+    assert any(len(call) > 2 for call in model.calls)  # requests shared a model call
+    assert len(model.calls) < len(requests) + 3
+    assert scorer.batched(["good again"]) == [{"predicted_label": "pos", "probability": 0.75}]

@@ -33,9 +33,10 @@ Accept header is the hook's to honour (BlazingText ignores it and answers in the
 Bad requests get a plain-text reason and the server keeps serving: an empty body or malformed
 CSV / JSON is 400, a body over SageMaker's 6 MB payload limit 413, an unknown Content-Type 415,
 an Accept type it cannot produce 406. Requests are served concurrently (one thread per
-connection, HTTP/1.1 keep-alive); predictions run one at a time under a lock, so a model that is
-not thread-safe is still answered correctly. Errors and the startup are logged to the log file
-that the parent gave as standard error.
+connection, HTTP/1.1 keep-alive); the model is called by one thread at a time, so a model that
+is not thread-safe is still answered correctly, and the reviews of requests that arrive while it
+is busy are scored together in its next call (:class:`Batcher`). Errors and the startup are
+logged to the log file that the parent gave as standard error.
 
 Authentication (the endpoint is reachable by every local user on 127.0.0.1): each endpoint has
 a secret of its own in a file that only the lab home's owner can read (mode 0600, path in the
@@ -60,6 +61,8 @@ answers are signed all the same.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -83,6 +86,13 @@ from typing import Any
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints: 6 MB per request
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read and discard an oversized body up to this, then close
+MAX_BATCH_REVIEWS = 256  # reviews of concurrent requests scored in one model call, at most
+GATHER_SECONDS = 0.005  # at most this wait for the clients of the last batch to send again
+READ_TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"  # seconds a request may take to arrive (60)
+READ_TIMEOUT = 60.0  # SageMaker's model server timeout, and InvokeEndpoint's 60 s
+IDLE_TIMEOUT = 300.0  # a kept-alive connection that sends nothing for this long is closed
+TOO_DEEP = ("the JSON body is nested too deeply to read (thousands of levels of lists or "
+            "objects): send a list of reviews")  # fmt: skip
 SUPPORTED_KEYS = ("predicted_label", "probability", "probabilities", "labels")
 CONTENT_TYPES = ("text/csv", "application/json")
 ACCEPT_TYPES = ("text/csv", "application/json")
@@ -175,7 +185,6 @@ def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
     """
     if source.get("image"):
         from utils.local.lake import LocalLake
-        from utils.local.sagemaker import images
 
         archive = LocalLake(Path(source["home"])).path_for(source["model_data"])
         if not archive.is_file():
@@ -185,7 +194,7 @@ def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
         folder.mkdir(parents=True)
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(folder, filter="data")
-        return images.find(source["image"], "serve", "CreateEndpoint").entry("serve")(folder)
+        return open_model(source["image"], folder)
     if source.get("path"):
         import joblib
 
@@ -212,6 +221,15 @@ def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
     return func(lab, **(source.get("kwargs") or {}))
 
 
+def open_model(image: str, folder: Path) -> Any:
+    """The model in an unpacked ``model.tar.gz``, loaded by the image's serve entry.
+
+    AWS equivalent: the inference container loading ``/opt/ml/model``."""
+    from utils.local.sagemaker import images
+
+    return images.find(image, "serve", "CreateEndpoint").entry("serve")(folder)
+
+
 def has_hook(model: Any) -> bool:
     """True when the model answers ``/invocations`` itself (its container's own format)."""
     return callable(getattr(model, HOOK, None))
@@ -227,6 +245,7 @@ class Scorer:
         self.model = model
         self.keys = list(keys)
         self.lock = threading.Lock()
+        self._batcher: Batcher | None = None
         self.hook = has_hook(model)
         if self.hook:
             types = getattr(model, "content_types", CONTENT_TYPES)
@@ -272,7 +291,16 @@ class Scorer:
         else:
             self.score(["warm-up review"])
 
+    def batched(self, texts: list[str]) -> list[dict[str, Any]]:
+        """:meth:`score` for one request, in one model call with the requests waiting beside
+        it (see :class:`Batcher`): what the handler threads call."""
+        with self.lock:
+            if self._batcher is None:
+                self._batcher = Batcher(self)
+        return self._batcher.score(texts)
+
     def score(self, texts: list[str]) -> list[dict[str, Any]]:
+        """The response keys for each text, from one model call (under the lock)."""
         if self.use_proba:
             with self.lock:
                 proba = self.model.predict_proba(texts)
@@ -300,6 +328,102 @@ class Scorer:
         with self.lock:
             predicted = list(self.model.predict(texts))
         return [{"predicted_label": str(p)} for p in predicted]
+
+
+class _Pending:
+    """One request's reviews waiting for the batcher, and its answer once scored."""
+
+    __slots__ = ("done", "error", "result", "texts")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.done = threading.Event()
+        self.result: list[dict[str, Any]] | None = None
+        self.error: BaseException | None = None
+
+
+class Batcher:
+    """Scores the reviews of concurrent requests in one model call (dynamic batching).
+
+    A request's reviews wait in a queue; the model's one thread takes everything that waits
+    (up to :data:`MAX_BATCH_REVIEWS` reviews; a larger request goes alone), scores it with one
+    call of :meth:`Scorer.score` and hands each request its own rows. A request that finds the
+    model idle is scored at once, alone; while the model is busy, the requests that arrive form
+    the next batch, and the clients of the last batch get up to :data:`GATHER_SECONDS` to send
+    their next request (a round trip, not a model call) and join it. A model call costs mostly
+    the same for one review or ten (the per-call work of the featurizers, the stacked models
+    and the ensemble), so under load this multiplies what the server answers. Models score rows
+    independently, so a review's answer is the same alone or in a batch (the benchmark checks
+    it byte for byte). If a batch fails, each of its requests is scored again alone, so one bad
+    request fails only itself, with the model's own error. AWS equivalent: the server-side
+    batching of SageMaker's model servers (TorchServe's and Triton's dynamic batching).
+    """
+
+    def __init__(self, scorer: Scorer, max_reviews: int | None = None) -> None:
+        self.scorer = scorer
+        self.max_reviews = max_reviews or MAX_BATCH_REVIEWS
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._last = 1  # requests in the last batch
+        self.batches = 0
+        self.requests = 0
+        threading.Thread(target=self._run, name="batcher", daemon=True).start()
+
+    def score(self, texts: list[str]) -> list[dict[str, Any]]:
+        """This request's rows, once the batch that holds it is scored."""
+        pending = _Pending(texts)
+        with self._ready:
+            self._queue.append(pending)
+            self._ready.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _take(self) -> list[_Pending]:
+        with self._ready:
+            while not self._queue:
+                self._ready.wait()
+            deadline = time.monotonic() + GATHER_SECONDS
+            while len(self._queue) < self._last and (left := deadline - time.monotonic()) > 0:
+                self._ready.wait(left)
+            batch = [self._queue.popleft()]
+            size = len(batch[0].texts)
+            while self._queue and size + len(self._queue[0].texts) <= self.max_reviews:
+                size += len(self._queue[0].texts)
+                batch.append(self._queue.popleft())
+            self._last = len(batch)
+            self.batches += 1
+            self.requests += len(batch)
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            try:
+                if len(batch) == 1:
+                    self._alone(batch[0])
+                    continue
+                try:
+                    rows = self.scorer.score([t for p in batch for t in p.texts])
+                except Exception:  # noqa: BLE001 - one request may be what broke the call
+                    for pending in batch:
+                        self._alone(pending)
+                    continue
+                start = 0
+                for pending in batch:
+                    pending.result = rows[start : start + len(pending.texts)]
+                    start += len(pending.texts)
+            finally:
+                for pending in batch:
+                    pending.done.set()
+
+    def _alone(self, pending: _Pending) -> None:
+        try:
+            pending.result = self.scorer.score(pending.texts)
+        except Exception as exc:  # noqa: BLE001 - handed to the request's thread
+            pending.error = exc
 
 
 # -- request bodies ------------------------------------------------------------------------------
@@ -374,6 +498,8 @@ def parse_json(body: bytes) -> list[str]:
             HTTPStatus.BAD_REQUEST,
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
         ) from None
+    except RecursionError:
+        raise RequestError(HTTPStatus.BAD_REQUEST, TOO_DEEP) from None
     if isinstance(data, dict):
         if "instances" not in data:
             raise RequestError(
@@ -420,8 +546,10 @@ def encode(predictions: list[dict[str, Any]], keys: list[str], accept: str) -> b
 class State:
     """What the handler threads share: the scorer once loaded, and the endpoint's identity."""
 
-    def __init__(self, name: str, secret: bytes, keys: list[str], require_signature: bool) -> None:
+    def __init__(self, name: str, secret: bytes, keys: list[str], require_signature: bool,
+                 read_timeout: float = READ_TIMEOUT) -> None:  # fmt: skip
         self.name = name
+        self.read_timeout = float(read_timeout)
         self.secret = secret
         self.require_signature = require_signature
         self.keys = keys
@@ -435,6 +563,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one connection per client, no handshake per call
     disable_nagle_algorithm = True  # small responses leave at once (no 40 ms delayed-ACK stall)
     server_version = "LocalSageMakerEndpoint/1.0"
+    timeout = IDLE_TIMEOUT  # the socket's timeout between requests (headers included)
     state: State  # set on the subclass made in serve()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
@@ -522,11 +651,13 @@ class Handler(BaseHTTPRequestHandler):
                     answer, answer_type = scorer.invoke(body, kind, self.headers.get("Accept", ""))
                 except ValueError as exc:  # the request's fault, in the model's own words
                     raise RequestError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+                except RecursionError:  # the model's parser met a body nested too deep
+                    raise RequestError(HTTPStatus.BAD_REQUEST, TOO_DEEP) from None
                 self._send(HTTPStatus.OK, answer, answer_type)
                 return
             accept = choose_accept(self.headers.get("Accept"))
             texts = parse_csv(body) if kind == "text/csv" else parse_json(body)
-            predictions = scorer.score(texts)
+            predictions = scorer.batched(texts)
             keys = scorer.keys if scorer.use_proba else ["predicted_label"]
             self._send(HTTPStatus.OK, encode(predictions, keys, accept), accept)
         except RequestError as exc:
@@ -569,12 +700,7 @@ class Handler(BaseHTTPRequestHandler):
         length = self._content_length()
         if length > MAX_PAYLOAD_BYTES:
             if length <= _DRAIN_LIMIT:  # read it, so the client sees the answer, not a reset
-                remaining = length
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
+                self._receive(length, keep=False)
             else:
                 self.close_connection = True
             raise RequestError(
@@ -582,7 +708,45 @@ class Handler(BaseHTTPRequestHandler):
                 f"the body has {length} bytes, over the 6 MB ({MAX_PAYLOAD_BYTES} bytes) limit of "
                 "a real-time endpoint: send fewer reviews per request, or use batch predictions",
             )
-        return self.rfile.read(length) if length else b""
+        return self._receive(length) if length else b""
+
+    def _receive(self, length: int, keep: bool = True) -> bytes:
+        """The body's ``length`` bytes, all within the model server's timeout: a body that
+        stops short (the client sent less than its Content-Length) is a 408 once the time is
+        up, or a 400 if the client closed; either way the connection closes, so no thread
+        waits for bytes that never come."""
+        deadline = time.monotonic() + self.state.read_timeout
+        parts: list[bytes] = []
+        remaining = length
+        try:
+            while remaining > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                self.connection.settimeout(left)
+                chunk = self.rfile.read1(min(remaining, 1 << 20))
+                if not chunk:
+                    self.close_connection = True
+                    raise RequestError(
+                        HTTPStatus.BAD_REQUEST,
+                        f"the body ended after {length - remaining} of the {length} bytes its "
+                        "Content-Length announced",
+                    )
+                remaining -= len(chunk)
+                if keep:
+                    parts.append(chunk)
+        except TimeoutError:
+            self.close_connection = True
+            raise RequestError(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the body did not arrive: {length - remaining} of the {length} bytes its "
+                f"Content-Length announced came in {self.state.read_timeout:g} s "
+                f"({READ_TIMEOUT_ENV}); send a Content-Length that matches the body",
+            ) from None
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+        return b"".join(parts)
 
     def _discard_body(self) -> None:
         try:
@@ -593,7 +757,10 @@ class Handler(BaseHTTPRequestHandler):
         if length > _DRAIN_LIMIT:
             self.close_connection = True
         elif length:
-            self.rfile.read(length)
+            try:
+                self._receive(length, keep=False)
+            except RequestError:
+                pass  # the connection closes; the caller answers the request's real fault
 
 
 class Server(ThreadingHTTPServer):
@@ -622,7 +789,8 @@ def serve(record_path: Path, instance: str) -> int:
         _log(f"MODEL LOAD FAILED: {exc}")
         return 1
     state = State(name, secret, list(local["InferenceResponseKeys"]),
-                  bool(local.get("RequireSignature", True)))  # fmt: skip
+                  bool(local.get("RequireSignature", True)),
+                  float(local.get("ModelServerTimeout") or READ_TIMEOUT))  # fmt: skip
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = Server(("127.0.0.1", 0), handler)
     port = server.server_address[1]

@@ -63,6 +63,8 @@ from utils.errors import LakePathError
 from utils.local.automl.store import write_json_atomic
 from utils.local.endpoint_server import (
     NONCE_HEADER,
+    READ_TIMEOUT,
+    READ_TIMEOUT_ENV,
     SIGNATURE_HEADER,
     SUPPORTED_KEYS,
     SecretError,
@@ -231,7 +233,9 @@ def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> 
     containers an endpoint starts, with their model data and environment).
 
     A model of CreateModel: its model container's image and model data, unpacked into the
-    endpoint's folder; the keys of the last container's ``SAGEMAKER_INFERENCE_OUTPUT``. A model
+    endpoint's folder; the keys of the last container's ``SAGEMAKER_INFERENCE_OUTPUT``; the
+    model server's timeout from the model container's ``SAGEMAKER_MODEL_SERVER_TIMEOUT``
+    (60 s by default, as SageMaker's inference containers). A model
     of the older ``utils.local.endpoint`` API: the model source it recorded.
     """
     local = record.get("Local") or {}
@@ -244,7 +248,9 @@ def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> 
     keys = [k.strip() for k in (output or "").split(",") if k.strip()] or list(DEFAULT_KEYS)
     source = {"image": model["Image"], "model_data": model["ModelDataUrl"],
               "home": str(store.home), "folder": str(store.serving_dir(endpoint) / "model")}  # fmt: skip
-    return {"ModelSource": source, "RequireSignature": True, "InferenceResponseKeys": keys}
+    env = model.get("Environment") or {}
+    return {"ModelSource": source, "RequireSignature": True, "InferenceResponseKeys": keys,
+            "ModelServerTimeout": float(env.get(READ_TIMEOUT_ENV) or READ_TIMEOUT)}  # fmt: skip
 
 
 def serving_container(containers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -516,6 +522,10 @@ def check_container(home: Path, container: dict[str, Any], where: str) -> None:
         raise _invalid(f"CreateModel: {where}.ModelDataUrl {url!r}: {exc}") from None
     if not found:
         raise _invalid(f"Could not find model data at {url}.")
+    timeout = (container.get("Environment") or {}).get(READ_TIMEOUT_ENV)
+    if timeout is not None and not (str(timeout).isdigit() and int(timeout) >= 1):
+        raise _invalid(f"CreateModel: {where}.Environment.{READ_TIMEOUT_ENV} is {timeout!r}; "
+                       "the model server's timeout is a whole number of seconds, at least 1")  # fmt: skip
     output = (container.get("Environment") or {}).get("SAGEMAKER_INFERENCE_OUTPUT") or ""
     bad = [k for k in output.split(",") if k.strip() and k.strip() not in SUPPORTED_KEYS]
     if bad:
