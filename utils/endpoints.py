@@ -1,21 +1,18 @@
-"""Deploy a model behind an endpoint and ask it about reviews, the same way on both backends.
+"""Ask a deployed endpoint about reviews and score its answers, the same way on both backends.
 
-AWS equivalent: SageMaker hosting (``AutoML.deploy``, ``sagemaker.predictor.Predictor``) and
-``boto3.client("sagemaker-runtime").invoke_endpoint``. On ``aws`` every call here goes to those;
-on ``local`` to the endpoint stand-in of :mod:`utils.local.endpoint`, a real HTTP server that
-follows the SageMaker inference container contract.
+AWS equivalent: SageMaker hosting as the course drives it: the SDK's ``AutoML.deploy`` and
+``Predictor`` on ``lab.session``, ``lab.client("sagemaker")`` to describe, list and delete
+endpoints, ``lab.client("sagemaker-runtime").invoke_endpoint`` to ask them. The helpers here
+call those clients only (on ``local`` they are the local backend's, whose endpoints are real
+HTTP servers that follow the SageMaker inference container contract):
 
-- :func:`sagemaker_runtime` is what ``lab.sagemaker_runtime`` hands out: boto3's client on
-  ``aws``; locally an object with the same ``invoke_endpoint(EndpointName, Body, ContentType,
-  Accept)`` and the same response (``Body`` a stream, ``ContentType``, ...).
-- :func:`describe_endpoint`, :func:`list_endpoints`, :func:`delete_endpoint` and
-  :func:`wait_for_endpoint` return SageMaker's response keys (``EndpointStatus`` is one of
-  Creating, InService, Failed, Deleting, ...).
-- :func:`deploy_model` is the local half of ``AutoML.deploy``; :func:`predictor` builds the
-  sagemaker SDK's own ``Predictor`` for an endpoint on either backend.
+- :func:`response_keys` reads the keys an endpoint answers from its model's containers;
+  :func:`predict_reviews` sends reviews as ``text/csv`` and parses the answer;
 - :func:`batch_predict` scores a CSV in the lake through the endpoint, in mini-batches with a
   progress bar, and writes ``<input name>.out`` as a batch transform job does;
-  :func:`evaluate` and :func:`plot_confusion_matrix` score the answers against the labels.
+  :func:`evaluate` and :func:`plot_confusion_matrix` score the answers against the labels;
+- :func:`list_automl_jobs`, :func:`latest_automl_job` and :func:`autopilot_ready` find the job
+  that 06 deploys.
 """
 
 from __future__ import annotations
@@ -33,16 +30,8 @@ from typing import Any
 import pandas as pd
 
 from utils import keys
-from utils.errors import ConfigError, LabError
-from utils.local.endpoint import (
-    DEFAULT_KEYS,
-    LocalSageMaker,
-    LocalSageMakerRuntime,
-    LocalSession,
-    ModelSource,
-    check_keys,
-)
-from utils.local.endpoint_server import MAX_PAYLOAD_BYTES, SUPPORTED_KEYS
+from utils.errors import LabError
+from utils.local.endpoint_server import DEFAULT_KEYS, MAX_PAYLOAD_BYTES, SUPPORTED_KEYS
 
 __all__ = [
     "HOLDOUT_KEY",
@@ -51,27 +40,17 @@ __all__ = [
     "SAMPLE_REVIEWS",
     "BatchPrediction",
     "Evaluation",
-    "ModelSource",
     "batch_predict",
     "csv_body",
-    "delete_endpoint",
-    "deploy_model",
-    "describe_endpoint",
     "evaluate",
     "latest_automl_job",
     "list_automl_jobs",
-    "list_endpoints",
     "misclassified",
     "parse_csv_predictions",
     "plot_confusion_matrix",
     "predict_reviews",
-    "predictor",
     "response_keys",
-    "sagemaker_client",
-    "sagemaker_runtime",
-    "sagemaker_session",
     "strip_commas",
-    "wait_for_endpoint",
 ]
 
 # Reviews the job never saw, split off before training (written by 05_autopilot).
@@ -86,241 +65,6 @@ RESPONSE_KEYS = SUPPORTED_KEYS  # what an Autopilot classification container can
 
 class EndpointError(LabError, RuntimeError):
     """An endpoint answered something the labs cannot use (wrong number of lines, keys)."""
-
-
-# -- clients -------------------------------------------------------------------------------------
-def sagemaker_client(lab: Any) -> Any:
-    """The SageMaker API client for endpoints, models and endpoint configs.
-
-    AWS equivalent: ``boto3.client("sagemaker")``; locally :class:`LocalSageMaker` (same calls).
-    """
-    if lab.is_local:
-        return LocalSageMaker.from_lab(lab)
-    import boto3
-
-    return boto3.client("sagemaker", region_name=lab.region)
-
-
-def sagemaker_runtime(lab: Any) -> Any:
-    """The client with ``invoke_endpoint``: what ``lab.sagemaker_runtime`` is.
-
-    AWS equivalent: ``boto3.client("sagemaker-runtime")``; locally
-    :class:`~utils.local.endpoint.LocalSageMakerRuntime`, with boto3's arguments and response.
-    """
-    if lab.is_local:
-        return LocalSageMakerRuntime.from_lab(lab)
-    import boto3
-
-    return boto3.client("sagemaker-runtime", region_name=lab.region)
-
-
-def sagemaker_session(lab: Any) -> Any:
-    """What a sagemaker SDK ``Predictor`` takes as ``sagemaker_session``.
-
-    AWS equivalent: ``sagemaker.Session()``; locally a :class:`~utils.local.endpoint.LocalSession`.
-    """
-    if lab.is_local:
-        client = LocalSageMaker.from_lab(lab)
-        return LocalSession(client, LocalSageMakerRuntime(client))
-    import boto3
-    import sagemaker
-
-    return sagemaker.Session(boto_session=boto3.Session(region_name=lab.region))
-
-
-# -- endpoints -----------------------------------------------------------------------------------
-def describe_endpoint(lab: Any, endpoint_name: str) -> dict[str, Any]:
-    """SageMaker's DescribeEndpoint response (EndpointName, EndpointArn, EndpointStatus, ...).
-
-    AWS equivalent: ``sagemaker_client.describe_endpoint(EndpointName=endpoint_name)``.
-    """
-    return sagemaker_client(lab).describe_endpoint(EndpointName=endpoint_name)
-
-
-def list_endpoints(
-    lab: Any, name_contains: str | None = None, status_equals: str | None = None
-) -> list[dict[str, Any]]:
-    """Every endpoint (all pages of ListEndpoints), newest first: EndpointName, EndpointArn,
-    CreationTime, LastModifiedTime, EndpointStatus.
-
-    AWS equivalent: ``sagemaker_client.list_endpoints(NameContains=..., StatusEquals=...)``.
-    """
-    client = sagemaker_client(lab)
-    kwargs: dict[str, Any] = {
-        "SortBy": "CreationTime",
-        "SortOrder": "Descending",
-        "MaxResults": 100,
-    }
-    if name_contains:
-        kwargs["NameContains"] = name_contains
-    if status_equals:
-        kwargs["StatusEquals"] = status_equals
-    out: list[dict[str, Any]] = []
-    while True:
-        page = client.list_endpoints(**kwargs)
-        out += page.get("Endpoints", [])
-        if not page.get("NextToken"):
-            return out
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def _is_not_found(exc: Exception) -> bool:
-    from botocore.exceptions import ClientError
-
-    if not isinstance(exc, ClientError):
-        return False
-    error = exc.response.get("Error", {})
-    message = str(error.get("Message", ""))
-    return error.get("Code") in ("ValidationException", "ValidationError") and (
-        "Could not find" in message or "not found" in message.lower()
-    )
-
-
-def delete_endpoint(
-    lab: Any,
-    endpoint_name: str,
-    delete_endpoint_config: bool = True,
-    delete_model: bool = False,
-    missing_ok: bool = False,
-) -> list[str]:
-    """Delete an endpoint (and its endpoint config, and its model); returns what was deleted.
-
-    AWS equivalent: ``predictor.delete_endpoint()`` (endpoint + config), then
-    ``predictor.delete_model()``; each is ``sagemaker_client.delete_*``. With ``missing_ok``
-    an endpoint that does not exist is not an error (re-running a notebook is safe).
-    """
-    client = sagemaker_client(lab)
-    try:
-        desc = client.describe_endpoint(EndpointName=endpoint_name)
-    except Exception as exc:
-        if missing_ok and _is_not_found(exc):
-            return []
-        raise
-    config_name = desc["EndpointConfigName"]
-    model_names: list[str] = []
-    if delete_model:
-        try:
-            config = client.describe_endpoint_config(EndpointConfigName=config_name)
-            model_names = [v["ModelName"] for v in config["ProductionVariants"] if "ModelName" in v]
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
-    deleted = []
-    client.delete_endpoint(EndpointName=endpoint_name)
-    deleted.append(f"endpoint {endpoint_name}")
-    if delete_endpoint_config:
-        try:
-            client.delete_endpoint_config(EndpointConfigName=config_name)
-            deleted.append(f"endpoint config {config_name}")
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
-    for name in model_names:
-        try:
-            client.delete_model(ModelName=name)
-            deleted.append(f"model {name}")
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
-    return deleted
-
-
-def wait_for_endpoint(lab: Any, endpoint_name: str, timeout: float = 1800.0) -> dict[str, Any]:
-    """Wait until the endpoint is InService and return its description; raise if it failed.
-
-    AWS equivalent: ``sagemaker.Session().wait_for_endpoint(endpoint_name)`` (deployment takes
-    several minutes on AWS; a local endpoint loads in seconds).
-    """
-    client = sagemaker_client(lab)
-    if lab.is_local:
-        return client.wait_for_endpoint(endpoint_name, timeout=timeout)
-    delay = 15
-    client.get_waiter("endpoint_in_service").wait(
-        EndpointName=endpoint_name,
-        WaiterConfig={"Delay": delay, "MaxAttempts": max(1, int(timeout // delay))},
-    )
-    return client.describe_endpoint(EndpointName=endpoint_name)
-
-
-_DEFAULT_PREDICTOR = object()
-
-
-def _predictor_class() -> Any:
-    from sagemaker.predictor import Predictor
-
-    return Predictor
-
-
-def predictor(
-    lab: Any,
-    endpoint_name: str,
-    serializer: Any = None,
-    deserializer: Any = None,
-    predictor_cls: Any = None,
-) -> Any:
-    """The sagemaker SDK's ``Predictor`` for an endpoint, bound to the lab's backend.
-
-    AWS equivalent: ``Predictor(endpoint_name, sagemaker_session, serializer, deserializer)``:
-    ``predict(data)`` serializes, calls ``invoke_endpoint`` and deserializes; ``delete_endpoint()``
-    deletes the endpoint and its config. Locally the same class talks to the local endpoint.
-    """
-    cls = predictor_cls or _predictor_class()
-    pred = cls(endpoint_name, sagemaker_session(lab))
-    if serializer is not None:
-        pred.serializer = serializer
-    if deserializer is not None:
-        pred.deserializer = deserializer
-    return pred
-
-
-def deploy_model(
-    lab: Any,
-    model: ModelSource | str | Any,
-    endpoint_name: str,
-    inference_response_keys: Sequence[str] | None = None,
-    initial_instance_count: int = 1,
-    instance_type: str = "ml.m5.large",
-    wait: bool = True,
-    predictor_cls: Any = _DEFAULT_PREDICTOR,
-    serializer: Any = None,
-    deserializer: Any = None,
-    model_name: str | None = None,
-    tags: list[dict[str, str]] | None = None,
-    startup_timeout: float = 600.0,
-) -> Any:
-    """Put a model behind a new endpoint and return a predictor for it (local backend).
-
-    AWS equivalent: ``AutoML.deploy(initial_instance_count, instance_type, candidate,
-    inference_response_keys, endpoint_name, predictor_cls, serializer, deserializer, wait)``:
-    CreateModel, CreateEndpointConfig, CreateEndpoint, then wait for InService. ``model`` is a
-    :class:`ModelSource`, a joblib path, or ``'module:function'`` (a loader called as
-    ``function(lab)``; use ``ModelSource.from_loader(name, **kwargs)`` for arguments). Returns
-    ``predictor_cls(endpoint_name, session)`` with the serializer and deserializer set; by
-    default the SDK's ``Predictor``; ``predictor_cls=None`` returns None, as the SDK does.
-    Returns once ``/ping`` answers (``wait=True``); with ``wait=False`` at once, Creating.
-    """
-    if not lab.is_local:
-        raise ConfigError(
-            "deploy_model starts the local endpoint; on the aws backend the sagemaker SDK's "
-            "AutoML.deploy(...) creates the model, endpoint config and endpoint"
-        )
-    keys = check_keys(list(inference_response_keys) if inference_response_keys else None)
-    client = LocalSageMaker.from_lab(lab)
-    client.deploy(
-        ModelSource.of(model),
-        endpoint_name,
-        inference_response_keys=keys,
-        initial_instance_count=initial_instance_count,
-        instance_type=instance_type,
-        model_name=model_name,
-        wait=wait,
-        tags=tags,
-        startup_timeout=startup_timeout,
-    )
-    if predictor_cls is None:
-        return None
-    cls = _predictor_class() if predictor_cls is _DEFAULT_PREDICTOR else predictor_cls
-    return predictor(lab, endpoint_name, serializer, deserializer, predictor_cls=cls)
 
 
 def response_keys(lab: Any, endpoint_name: str) -> list[str]:

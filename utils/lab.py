@@ -182,17 +182,6 @@ class Lab:
                 self._wr = awswrangler
         return self._wr
 
-    @functools.cached_property
-    def sagemaker_runtime(self) -> Any:
-        """boto3's ``sagemaker-runtime`` client on ``aws``; the local endpoints' runtime on ``local``.
-
-        The course's call works unchanged: ``lab.sagemaker_runtime.invoke_endpoint(
-        EndpointName=..., ContentType="text/csv", Accept="text/csv", Body=review)``.
-        """
-        from utils.endpoints import sagemaker_runtime
-
-        return sagemaker_runtime(self)
-
     def s3_uri(self, key: str = "") -> str:
         """``s3://<bucket>/<key>``, the same on both backends. AWS: an S3 object or prefix URI."""
         check_key(key, f"s3://{self.bucket}/{key}")

@@ -7,8 +7,7 @@ instance id only tells this server process apart from others (it is no secret: i
 ``ps``). The server binds 127.0.0.1 on a free port, prints ``PORT <n>`` on its standard output
 (its only output there), then loads the model: the endpoint model's ``model.tar.gz`` from the
 lake, unpacked into the endpoint's own folder and loaded by the image's serve entry
-(:mod:`utils.local.sagemaker.images`), or a model source of the older ``utils.local.endpoint``
-API (a joblib file or a loader function).
+(:mod:`utils.local.sagemaker.images`).
 
 - ``GET /ping``: 200 once the model is loaded and has answered a warm-up prediction, 503 before.
 - ``POST /invocations``: ``text/csv`` (one review per line; quote a review that holds a comma)
@@ -53,9 +52,7 @@ secret, and the server proves it to the client, with HMAC-SHA256:
   what it was sent, cannot sign the client's fresh nonce.
 
 ``GET /ping`` and ``GET /execution-parameters`` stay open (they reveal only whether the model
-is loaded). Endpoints made through the older ``utils.local.endpoint`` API are recorded with
-``RequireSignature: false`` and still take unsigned requests until that API goes; their
-answers are signed all the same.
+is loaded).
 """
 
 from __future__ import annotations
@@ -66,7 +63,6 @@ import contextlib
 import csv
 import hashlib
 import hmac
-import importlib
 import io
 import json
 import os
@@ -94,6 +90,7 @@ IDLE_TIMEOUT = 300.0  # a kept-alive connection that sends nothing for this long
 TOO_DEEP = ("the JSON body is nested too deeply to read (thousands of levels of lists or "
             "objects): send a list of reviews")  # fmt: skip
 SUPPORTED_KEYS = ("predicted_label", "probability", "probabilities", "labels")
+DEFAULT_KEYS = ("predicted_label",)  # what an Autopilot container answers unless told otherwise
 CONTENT_TYPES = ("text/csv", "application/json")
 ACCEPT_TYPES = ("text/csv", "application/json")
 DEFAULT_ACCEPT = "text/csv"  # Autopilot's SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT
@@ -173,52 +170,24 @@ def valid_nonce(value: str | None) -> bool:
 
 
 # -- the model -----------------------------------------------------------------------------------
-def load_model(source: dict[str, Any], lab_settings: dict[str, Any]) -> Any:
-    """Load the model a model source describes.
+def load_model(source: dict[str, Any]) -> Any:
+    """Unpack the model container's ``model.tar.gz`` from the lake into the endpoint's folder
+    and load it with the image's serve entry.
 
-    ``{"image", "model_data", "home", "folder"}`` (CreateEndpoint): the model container's
-    ``model.tar.gz`` in the lake is unpacked into ``folder`` (SageMaker's ``/opt/ml/model``)
-    and loaded by the image's serve entry. The older API's sources: ``{"path": ...}``, a joblib
-    file or a folder holding ``model.joblib``; ``{"loader": "m:f", "kwargs": ...}``, an
-    importable function called as ``function(lab, **kwargs)`` with a local Lab on the
-    endpoint's lab home.
-    """
-    if source.get("image"):
-        from utils.local.lake import LocalLake
+    ``source`` is ``{"image", "model_data", "home", "folder"}`` (the endpoint record's
+    ``ModelSource``). AWS equivalent: SageMaker copying the model data to ``/opt/ml/model``
+    and starting the inference container."""
+    from utils.local.lake import LocalLake
 
-        archive = LocalLake(Path(source["home"])).path_for(source["model_data"])
-        if not archive.is_file():
-            raise FileNotFoundError(f"Could not find model data at {source['model_data']}.")
-        folder = Path(source["folder"])
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        with tarfile.open(archive, "r:*") as tar:
-            tar.extractall(folder, filter="data")
-        return open_model(source["image"], folder)
-    if source.get("path"):
-        import joblib
-
-        path = Path(source["path"])
-        if path.is_dir():
-            candidates = [path / "model.joblib"] + sorted(path.glob("*.joblib"))
-            found = [p for p in candidates if p.is_file()]
-            if not found:
-                raise FileNotFoundError(f"no model.joblib (or other *.joblib file) in {path}")
-            path = found[0]
-        if not path.is_file():
-            raise FileNotFoundError(f"the model file {path} does not exist")
-        return joblib.load(path)
-    loader = source.get("loader")
-    if not loader or ":" not in loader:
-        raise ValueError(
-            f"model source {source!r}: give a 'path' or a 'loader' as 'module:function'"
-        )
-    module_name, _, func_name = loader.partition(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    import utils
-
-    lab = utils.connect("local", **lab_settings)
-    return func(lab, **(source.get("kwargs") or {}))
+    archive = LocalLake(Path(source["home"])).path_for(source["model_data"])
+    if not archive.is_file():
+        raise FileNotFoundError(f"Could not find model data at {source['model_data']}.")
+    folder = Path(source["folder"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with tarfile.open(archive, "r:*") as tar:
+        tar.extractall(folder, filter="data")
+    return open_model(source["image"], folder)
 
 
 def open_model(image: str, folder: Path) -> Any:
@@ -546,12 +515,11 @@ def encode(predictions: list[dict[str, Any]], keys: list[str], accept: str) -> b
 class State:
     """What the handler threads share: the scorer once loaded, and the endpoint's identity."""
 
-    def __init__(self, name: str, secret: bytes, keys: list[str], require_signature: bool,
+    def __init__(self, name: str, secret: bytes, keys: list[str],
                  read_timeout: float = READ_TIMEOUT) -> None:  # fmt: skip
         self.name = name
         self.read_timeout = float(read_timeout)
         self.secret = secret
-        self.require_signature = require_signature
         self.keys = keys
         self.scorer: Scorer | None = None
         self.requests = 0
@@ -622,14 +590,14 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.count_lock:
             self.state.requests += 1
         signed = valid_nonce(self.headers.get(NONCE_HEADER)) and self.headers.get(SIGNATURE_HEADER)
-        if self.state.require_signature and not signed:
+        if not signed:
             self._discard_body()
             self._error(HTTPStatus.FORBIDDEN, "this endpoint takes only signed requests: call it "
                         "through the sagemaker-runtime client (invoke_endpoint)")  # fmt: skip
             return
         try:
             body = self._read_body()
-            if signed and not self._signature_ok(body):
+            if not self._signature_ok(body):
                 raise RequestError(HTTPStatus.FORBIDDEN, "the request's signature does not "
                                    "match: it was not signed with this endpoint's secret")  # fmt: skip
             scorer = self.state.scorer
@@ -789,7 +757,6 @@ def serve(record_path: Path, instance: str) -> int:
         _log(f"MODEL LOAD FAILED: {exc}")
         return 1
     state = State(name, secret, list(local["InferenceResponseKeys"]),
-                  bool(local.get("RequireSignature", True)),
                   float(local.get("ModelServerTimeout") or READ_TIMEOUT))  # fmt: skip
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = Server(("127.0.0.1", 0), handler)
@@ -815,7 +782,7 @@ def serve(record_path: Path, instance: str) -> int:
     _log(f"endpoint {name!r} listening on 127.0.0.1:{port} (pid {os.getpid()}); loading the model")
     started = time.perf_counter()
     try:
-        model = load_model(local["ModelSource"], local.get("Lab") or {})
+        model = load_model(local["ModelSource"])
         scorer = Scorer(model, state.keys)
         scorer.warm_up()  # a model that cannot predict never goes InService
     except Exception as exc:  # noqa: BLE001 - any load failure fails the endpoint

@@ -62,6 +62,7 @@ from botocore.utils import parse_to_aware_datetime
 from utils.errors import LakePathError
 from utils.local.automl.store import write_json_atomic
 from utils.local.endpoint_server import (
+    DEFAULT_KEYS,
     NONCE_HEADER,
     READ_TIMEOUT,
     READ_TIMEOUT_ENV,
@@ -79,7 +80,6 @@ from utils.local.service import LOCAL_ROLE_ARN, LocalAccount, ServiceError, now
 
 VARIANT = "AllTraffic"
 FEATURE_TRANSFORM = "local/automl-sklearn-feature-transform"
-DEFAULT_KEYS = ("predicted_label",)  # what an Autopilot container answers unless told otherwise
 STARTUP_TIMEOUT = 600.0  # seconds a server has to pass its health check (AWS: up to 3600)
 BOOT_GRACE = 60.0  # seconds a new server has to announce its port
 PING_TIMEOUT = 2.0
@@ -232,16 +232,11 @@ def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> 
     """What the endpoint's server loads and answers, from the model's record (AWS: the
     containers an endpoint starts, with their model data and environment).
 
-    A model of CreateModel: its model container's image and model data, unpacked into the
-    endpoint's folder; the keys of the last container's ``SAGEMAKER_INFERENCE_OUTPUT``; the
-    model server's timeout from the model container's ``SAGEMAKER_MODEL_SERVER_TIMEOUT``
-    (60 s by default, as SageMaker's inference containers). A model
-    of the older ``utils.local.endpoint`` API: the model source it recorded.
+    The model container's image and model data, unpacked into the endpoint's folder; the keys
+    of the last container's ``SAGEMAKER_INFERENCE_OUTPUT``; the model server's timeout from the
+    model container's ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` (60 s by default, as SageMaker's
+    inference containers).
     """
-    local = record.get("Local") or {}
-    if local.get("ModelSource"):
-        return {"ModelSource": local["ModelSource"], "RequireSignature": False,
-                "InferenceResponseKeys": list(local.get("InferenceResponseKeys") or DEFAULT_KEYS)}  # fmt: skip
     containers = record.get("Containers") or [record["PrimaryContainer"]]
     model = serving_container(containers)
     output = (containers[-1].get("Environment") or {}).get("SAGEMAKER_INFERENCE_OUTPUT")
@@ -249,7 +244,7 @@ def model_source(store: HostingStore, record: dict[str, Any], endpoint: str) -> 
     source = {"image": model["Image"], "model_data": model["ModelDataUrl"],
               "home": str(store.home), "folder": str(store.serving_dir(endpoint) / "model")}  # fmt: skip
     env = model.get("Environment") or {}
-    return {"ModelSource": source, "RequireSignature": True, "InferenceResponseKeys": keys,
+    return {"ModelSource": source, "InferenceResponseKeys": keys,
             "ModelServerTimeout": float(env.get(READ_TIMEOUT_ENV) or READ_TIMEOUT)}  # fmt: skip
 
 
@@ -808,8 +803,6 @@ class HostingAPI:
                 "Pid": None, "Port": None, "Token": uuid.uuid4().hex,
                 "SecretFile": str(store.secret_path(EndpointName)),
                 "Log": str(store.log_path(EndpointName)), "ModelName": model["ModelName"],
-                "Lab": {k: v for k, v in {"home": str(self.home), "bucket": self.account.bucket,
-                        "region": self.region, "database": self.account.database}.items() if v},
                 "Python": sys.executable, **served,
             },
         }  # fmt: skip
