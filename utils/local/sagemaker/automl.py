@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from utils.local.automl.store import (
     iso,
     parse_time,
     process_alive,
+    process_identity,
 )
 from utils.local.lake import parse_s3_uri
 from utils.local.sagemaker.jobs import WORKER_THREAD_ENV
@@ -46,6 +48,17 @@ _WORKERS: dict[str, subprocess.Popen] = {}  # job -> its worker, reaped when it 
 MAX_CANDIDATES_PAGE = 300
 CSV_TYPES = ("text/csv", "text/csv;header=present")
 _TIME_KEYS = ("CreationTime", "EndTime", "LastModifiedTime")
+
+
+def _check_name(name: Any) -> str:
+    """AWS's answer to an AutoMLJobName outside the API's pattern, in every AutoML call: a
+    ValidationException (before any lookup, so ``a/b`` or ``..`` never reach the lake)."""
+    if not isinstance(name, str) or not JOB_NAME_RE.fullmatch(name):
+        raise invalid(f"1 validation error detected: Value {name!r} at 'autoMLJobName' failed "
+                      "to satisfy constraint: Member must satisfy regular expression pattern: "
+                      "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31} (1 to 32 letters, digits and hyphens, "
+                      "starting and ending with a letter or digit)")  # fmt: skip
+    return name
 
 
 def _unsupported(what: str) -> NotImplementedError:
@@ -115,9 +128,7 @@ class AutoMLAPI:
         return JobStore(self.home)  # type: ignore[attr-defined]
 
     def _automl_record(self, name: str) -> dict[str, Any]:
-        if not isinstance(name, str) or not JOB_NAME_RE.match(name):
-            raise ServiceError("ResourceNotFound", f"Could not find AutoML job {name!r}: an "
-                               "AutoML job name has 1 to 32 letters, digits and hyphens")  # fmt: skip
+        _check_name(name)
         try:
             return self._automl.read(name)
         except ResourceNotFound as exc:
@@ -126,10 +137,7 @@ class AutoMLAPI:
     # -- creating a job ----------------------------------------------------------------------
     def _check_request(self, request: dict[str, Any]) -> None:
         """Everything CreateAutoMLJob(V2) checks, before anything is written."""
-        name = request["AutoMLJobName"]
-        if not JOB_NAME_RE.match(name):
-            raise invalid(f"AutoMLJobName {name!r}: use 1 to 32 letters, digits and hyphens, "
-                           "starting and ending with a letter or digit")  # fmt: skip
+        _check_name(request["AutoMLJobName"])
         problem = request["AutoMLProblemTypeConfig"]
         other = sorted(k for k in problem if k != "TabularJobConfig")
         if other:
@@ -453,7 +461,12 @@ class AutoMLAPI:
 
 # -- the job's background worker -------------------------------------------------------------------
 def _spawn_worker(store: JobStore, home: Path, name: str) -> None:
-    """Start ``python -m utils.local.automl.worker`` for the job, in a session of its own."""
+    """Start ``python -m utils.local.automl.worker`` for the job, in a session of its own.
+
+    Called once per job, by the one CreateAutoMLJob that claimed the name. A waiter thread of
+    this process keeps the worker's exit status (its signal, even SIGKILL's) in the job's
+    folder when it exits, and reaps it; the job reads Failed at once if it died unfinished.
+    """
     import psutil
 
     from utils.config import project_root
@@ -464,28 +477,63 @@ def _spawn_worker(store: JobStore, home: Path, name: str) -> None:
     for var, value in WORKER_THREAD_ENV.items():
         env.setdefault(var, value)
     env.pop("MPLBACKEND", None)
-    log = open(store.log_path(name), "ab")  # noqa: SIM115 - handed to the child
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "utils.local.automl.worker", "--home", str(home), "--job",
-             name],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=root, env=env,
-        )  # fmt: skip
-    finally:
-        log.close()
+        with open(store.log_path(name), "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "utils.local.automl.worker", "--home", str(home),
+                 "--job", name],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=root, env=env,
+            )  # fmt: skip
+    except OSError as exc:  # the job exists (its ARN was answered): it fails, saying why
+        _fail_unstarted(store, name, f"the local AutoML worker could not be started: {exc}")
+        return
     _WORKERS[name] = proc
+    threading.Thread(target=_await_worker, args=(store, name, proc), daemon=True,
+                     name=f"automl-worker-{name}").start()  # fmt: skip
     try:
         created = psutil.Process(proc.pid).create_time()
-    except psutil.NoSuchProcess:  # it already exited; the worker log says why
+    except psutil.NoSuchProcess:  # it already exited; its exit status is being recorded
         created = None
+    spawner = process_identity()
 
     def worker(rec: dict[str, Any]) -> None:
+        rec["spawner"] = spawner
         if not rec.get("worker"):
             rec["worker"] = {"pid": proc.pid, "create_time": created,
                              "log": str(store.log_path(name))}  # fmt: skip
 
     store.update(name, worker)
+
+
+def _await_worker(store: JobStore, name: str, proc: subprocess.Popen) -> None:
+    """The waiter thread: record how the worker ended (before reaping it, so that a reader
+    never sees it gone without its status while this process lives), then reap it."""
+    try:
+        info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        killed = info.si_code in (os.CLD_KILLED, os.CLD_DUMPED)
+        code = -info.si_status if killed else info.si_status
+    except ChildProcessError:  # reaped meanwhile by Popen.poll: it kept the status
+        code = proc.wait()
+    try:
+        store.record_exit(name, proc.pid, code, by="spawner")
+    except OSError:  # the lab home is gone (a test's temporary folder)
+        pass
+    proc.wait()
+    _WORKERS.pop(name, None)
+    try:
+        store.read(name)  # a worker that died unfinished leaves the job Failed now
+    except Exception:  # noqa: BLE001 - a reader marks it later; nothing to report here
+        pass
+
+
+def _fail_unstarted(store: JobStore, name: str, reason: str) -> None:
+    def failed(rec: dict[str, Any]) -> None:
+        rec.update(AutoMLJobStatus="Failed", AutoMLJobSecondaryStatus="Failed",
+                   FailureReason=reason[:1024], EndTime=iso())  # fmt: skip
+
+    store.update(name, failed)
+    store.event(name, f"job Failed: {reason}", stage="Failed")
 
 
 def _reap() -> None:
