@@ -16,15 +16,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# The end of MaxAutoMLJobRuntimeInSeconds: the worker's deadline guard ends the job END_MARGIN
+# seconds before the limit (time for its own closing writes); the engines and the reports leave
+# CLOSING_SECONDS more before that for the final reports and records.
+END_MARGIN = 1.5
+CLOSING_SECONDS = 1.5
+
 # Tests set this to make each bounded run (each candidate) sleep first, so that runtime limits
 # can be tested deterministically on tiny data.
 TEST_DELAY_VAR = "AUTOML_LOCAL_TEST_DELAY_SECONDS"
+# Tests set this to "<stage>:<seconds>" to make the worker itself hang that long when the job
+# enters that secondary status (a step that overruns MaxAutoMLJobRuntimeInSeconds).
+TEST_STALL_VAR = "AUTOML_LOCAL_TEST_STALL"
+
+
+def stall_for_tests(stage: str) -> None:
+    """Tests only: sleep as ``TEST_STALL_VAR`` asks when the job enters ``stage``."""
+    wanted, _, seconds = os.environ.get(TEST_STALL_VAR, "").partition(":")
+    if wanted and wanted == stage:
+        time.sleep(float(seconds or 0))
+
+
+class OutOfTime(Exception):  # noqa: N818 - an outcome, as TimeoutError
+    """Raised by bounded work that gave up because the time it had was too short (AutoGluon
+    training no model within its time limit): the run's outcome is ``timeout``, with why."""
 
 
 @dataclass
 class Outcome:
-    """How a bounded run ended: ``ok`` (with ``value``), ``error``, ``timeout``, ``stopped``,
-    or ``crashed`` (the child died without answering, e.g. out of memory)."""
+    """How a bounded run ended: ``ok`` (with ``value``), ``error``, ``timeout`` (killed at the
+    limit, or gave up for lack of time: then ``error`` says why), ``stopped``, or ``crashed``
+    (the child died without answering, e.g. out of memory)."""
 
     status: str
     value: Any = None
@@ -52,6 +74,8 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
     try:
         value = fn()
         conn.send(("ok", value, ""))
+    except OutOfTime as exc:
+        conn.send(("timeout", None, str(exc)))
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
         detail = "".join(traceback.format_exception(exc))
         try:

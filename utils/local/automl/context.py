@@ -7,6 +7,7 @@ the candidates it has launched, where each artifact goes under the output path.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,13 @@ from typing import Any
 import numpy as np
 
 from utils.local.automl import metrics
+from utils.local.automl.bounded import CLOSING_SECONDS, END_MARGIN, run_bounded, stall_for_tests
 from utils.local.automl.constants import VALIDATION_METRIC_NAME
 from utils.local.automl.data import Dataset
 from utils.local.automl.store import JobStore, iso
 from utils.local.lake import LocalLake
+
+PROBE_MIN_SECONDS = 60.0  # a measurement of the quickest candidate may use at least this long
 
 
 class StopRequested(Exception):  # noqa: N818 - a signal, not an error
@@ -48,10 +52,51 @@ class JobContext:
     next_index: int = 1
     ended_by: str = "Completed"  # or MaxCandidatesReached / MaxAutoMLJobRuntimeReached
     notes: list[str] = field(default_factory=list)
+    # how long one candidate needs, measured when every candidate hit the per-candidate limit
+    candidate_minimum: str | None = None
 
     # -- budget --------------------------------------------------------------------------------
     def remaining(self) -> float:
+        """Seconds until MaxAutoMLJobRuntimeInSeconds (counted from the job's CreationTime)."""
         return self.deadline - time.monotonic()
+
+    def usable(self) -> float:
+        """Seconds a step may still use: what remains before the closing steps' reserve."""
+        return self.remaining() - END_MARGIN - CLOSING_SECONDS
+
+    def measure_minimum(self, work: Callable[[], Any], what: str,
+                        suggest: Callable[[float, Any], float]) -> None:  # fmt: skip
+        """Every candidate hit MaxRuntimePerTrainingJobInSeconds: time ``work`` (the quickest
+        pipeline, written nowhere) with no per-candidate limit, within what is left of the job's
+        limit, so the job's FailureReason can say how long one candidate needs here.
+
+        ``suggest(seconds, value)`` turns the measurement into a per-candidate limit that would
+        do. Sets ``candidate_minimum`` (a sentence's end), or leaves it None without time.
+        """
+        limit = self.per_candidate_seconds
+        timeout = min(max(PROBE_MIN_SECONDS, 10 * limit), self.usable())
+        if timeout <= limit:
+            return
+        self.progress(f"every candidate hit MaxRuntimePerTrainingJobInSeconds ({limit:g} s): "
+                      f"timing a quick pipeline ({what}) with no limit")  # fmt: skip
+        outcome = run_bounded(work, timeout, self.should_stop)
+        if outcome.status == "stopped":
+            raise StopRequested()
+        if outcome.status == "ok":
+            need = max(outcome.seconds, suggest(outcome.seconds, outcome.value))
+            self.candidate_minimum = (
+                f"a quick pipeline ({what}) took {outcome.seconds:.1f} s with no limit: "
+                f"raise max_runtime_per_training_job_in_seconds to at least "
+                f"{math.ceil(1.2 * need) + 1} s"
+            )
+        elif outcome.status == "timeout":
+            self.candidate_minimum = (
+                f"a quick pipeline ({what}) had not finished after {outcome.seconds:.0f} s "
+                "with no limit: raise max_runtime_per_training_job_in_seconds above "
+                f"{math.ceil(outcome.seconds)} s"
+            )
+        if self.candidate_minimum:
+            self.progress(f"one candidate needs more than {limit:g} s: {self.candidate_minimum}")
 
     def should_stop(self) -> bool:
         return bool(self.stop_flag())
@@ -72,6 +117,7 @@ class JobContext:
 
         self.store.update(self.name, change)
         self.store.event(self.name, message or secondary, stage=secondary)
+        stall_for_tests(secondary)
 
     def progress(self, message: str, **extra: Any) -> None:
         def change(rec: dict[str, Any]) -> None:

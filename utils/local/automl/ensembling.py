@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 import shutil
 import time
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from utils.local.automl import metrics
-from utils.local.automl.bounded import run_bounded
+from utils.local.automl.bounded import OutOfTime, run_bounded
 from utils.local.automl.context import JobContext, StopRequested, containers, training_steps
 from utils.local.automl.model import CandidateModel, dump_model, write_model_tar
 from utils.local.automl.stack import build_stack
@@ -46,6 +47,18 @@ AG_METRIC = {
 AG_PROBLEM = {"BinaryClassification": "binary", "MulticlassClassification": "multiclass",
               "Regression": "regression"}  # fmt: skip
 STACK_SHARE = 0.45  # at most this share of the remaining budget goes to the text models
+TIME_FAILURES = {"InsufficientTime", "TimeLimitExceeded"}  # AutoGluon: not enough time
+
+
+class _NoTorchNotice(logging.Filter):
+    """AutoGluon logs "Failed to import torch" (as an error) at every fit without PyTorch,
+    which the local backend does not install: the notice says nothing about a job."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Failed to import torch" not in record.getMessage()
+
+
+logging.getLogger("autogluon.common.utils.resource_utils").addFilter(_NoTorchNotice())
 
 
 def safe_columns(columns: list[str]) -> dict[str, str]:
@@ -104,14 +117,16 @@ class AutoGluonEstimator:
 
 def _fit_one(
     ctx: JobContext, ag_path: Path, train: pd.DataFrame, code: str, first: bool,
-    time_limit: float, folds: int,
+    time_limit: float | None, folds: int,
 ) -> dict[str, Any]:  # fmt: skip
-    """Train one AutoGluon model type (bagged) in a forked child; returns its OOF outputs."""
+    """Train one AutoGluon model type (bagged) in a forked child; returns its OOF outputs.
+    ``time_limit`` is AutoGluon's own (None: none); training nothing for lack of time raises
+    :class:`OutOfTime`, a model's error a RuntimeError with AutoGluon's reason."""
     from autogluon.tabular import TabularPredictor
 
     ds = ctx.dataset
-    args = dict(hyperparameters={code: {}}, time_limit=max(1.0, time_limit),
-                fit_weighted_ensemble=False)  # fmt: skip
+    args = dict(hyperparameters={code: {}}, fit_weighted_ensemble=False,
+                time_limit=None if time_limit is None else max(1.0, time_limit))  # fmt: skip
     if first:
         if ag_path.exists():
             shutil.rmtree(ag_path)
@@ -119,16 +134,49 @@ def _fit_one(
                                      eval_metric=AG_METRIC[ctx.objective], path=str(ag_path),
                                      verbosity=0)  # fmt: skip
         before: set[str] = set()
-        predictor.fit(train, num_bag_folds=folds, num_bag_sets=1, num_stack_levels=0,
-                      dynamic_stacking=False, **args)  # fmt: skip
+        failed_before = 0
+        try:
+            predictor.fit(train, num_bag_folds=folds, num_bag_sets=1, num_stack_levels=0,
+                          dynamic_stacking=False, raise_on_no_models_fitted=False, **args)  # fmt: skip
+        except RuntimeError as exc:  # an AutoGluon version that raises anyway
+            if "No models were trained" not in str(exc):
+                raise
     else:
         predictor = TabularPredictor.load(str(ag_path), verbosity=0)
         before = set(predictor.model_names())
+        failed_before = len(_failures(predictor))
         predictor.fit_extra(**args)
     new = [m for m in predictor.model_names() if m not in before]
     if not new:
-        raise RuntimeError(f"AutoGluon trained no {AG_ALGORITHM[code]} model in {time_limit:.0f} s")
+        _no_model(code, time_limit, _failures(predictor)[failed_before:])
     return _outputs(ctx, predictor, new[0])
+
+
+def _failures(predictor: Any) -> list[tuple[str, str]]:
+    """AutoGluon's failed model fits so far, in order: (exception type, message)."""
+    try:
+        frame = predictor._trainer.model_failures()
+    except Exception:  # noqa: BLE001 - no trainer yet, or an AutoGluon without the table
+        return []
+    if frame is None or len(frame) == 0:
+        return []
+    if "exc_order" in frame:
+        frame = frame.sort_values("exc_order")
+    return [(str(t), str(m)) for t, m in zip(frame["exc_type"], frame["exc_str"], strict=False)]
+
+
+def _no_model(code: str, time_limit: float | None, failures: list[tuple[str, str]]) -> None:
+    """AutoGluon trained nothing: for lack of time (it skipped the model, or the model hit
+    AutoGluon's time limit) that is OutOfTime; otherwise the model's own error."""
+    algorithm = AG_ALGORITHM[code]
+    errors = [(t, m) for t, m in failures if t not in TIME_FAILURES]
+    if errors:
+        kind, message = errors[-1]
+        raise RuntimeError(f"AutoGluon's {algorithm} model failed: {kind}: {message}"[:600])
+    given = "" if time_limit is None else f" within the {max(1.0, time_limit):.1f} s it was given"
+    raise OutOfTime(f"AutoGluon trained no {algorithm} model{given} (too little time: "
+                    + ("it stopped the model at its time limit)" if failures
+                       else "it skipped the model)"))  # fmt: skip
 
 
 def _fit_ensemble(ctx: JobContext, ag_path: Path, members: list[str]) -> dict[str, Any]:
@@ -152,8 +200,9 @@ def _outputs(ctx: JobContext, predictor: Any, model: str) -> dict[str, Any]:
 
 
 def _package(ctx: JobContext, ag_path: Path, model: str, featurizer: Any,
-             columns: dict[str, str], name: str, uri: str) -> int:  # fmt: skip
-    """Clone the AutoGluon model (and what it needs) next to the candidate's model.joblib."""
+             columns: dict[str, str], name: str, target: Path) -> int:  # fmt: skip
+    """Clone the AutoGluon model (and what it needs) next to the candidate's model.joblib, in
+    the ``model.tar.gz`` at ``target``."""
     from autogluon.tabular import TabularPredictor
 
     ds = ctx.dataset
@@ -166,7 +215,7 @@ def _package(ctx: JobContext, ag_path: Path, model: str, featurizer: Any,
     estimator = AutoGluonEstimator(model, ds.problem_type, columns)
     candidate = CandidateModel(featurizer, estimator, ds.problem_type, ds.classes, ds.features,
                                ds.target, name)  # fmt: skip
-    size = write_model_tar(ctx.lake.path_for(uri), {"model.joblib": dump_model(candidate)},
+    size = write_model_tar(target, {"model.joblib": dump_model(candidate)},
                            dirs=[clone_dir])  # fmt: skip
     shutil.rmtree(staging, ignore_errors=True)
     return size
@@ -183,7 +232,7 @@ def run(ctx: JobContext) -> None:
         for spec in text_blocks(col, len(ds.frame)):
             ctx.check_stop()
             cache.add(spec)
-    stack_deadline = time.monotonic() + STACK_SHARE * max(0.0, ctx.remaining())
+    stack_deadline = time.monotonic() + STACK_SHARE * max(0.0, ctx.usable())
     features, featurizer, log = build_stack(
         cache, y, folds, ds.problem_type, ds.classes, ctx.seed, stack_deadline,
         progress=ctx.progress, should_stop=ctx.should_stop,
@@ -209,10 +258,13 @@ def run(ctx: JobContext) -> None:
     done: dict[str, dict[str, Any]] = {}  # candidate -> outputs
     launched = 0
     ready = False
-    reserve = min(15.0, 0.1 * max(ctx.remaining(), 0))
+    limit_failures = 0  # candidates stopped by MaxRuntimePerTrainingJobInSeconds
+    # what is kept for the ensemble and the explainability report; ctx.usable() keeps the
+    # closing steps' time on top, so the job ends within MaxAutoMLJobRuntimeInSeconds
+    reserve = min(15.0, 0.1 * max(ctx.usable(), 0))
     for code in AG_ORDER[:n_base]:
         ctx.check_stop()
-        budget = ctx.remaining() - reserve
+        budget = ctx.usable() - reserve
         if budget < 2.0:
             ctx.ended_by = "MaxAutoMLJobRuntimeReached"
             break
@@ -230,7 +282,8 @@ def run(ctx: JobContext) -> None:
         # AutoGluon stops itself a little before the hard limit, so its work is kept; one slow
         # model type may use at most twice its fair share of what is left
         left = n_base - launched + 1 + (1 if ensemble_slot else 0)
-        soft = max(1.0, min(timeout * 0.85 - 2, max(15.0, 2 * budget / left)))
+        share = max(15.0, 2 * budget / left)
+        soft = max(1.0, min(timeout * 0.85 - 2, share))
         outcome = run_bounded(
             lambda c=code, f=not ready, t=soft, n=name, u=uri: _fit_and_package(
                 ctx, ag_path, train, c, f, t, len(folds), featurizer, columns, n, u
@@ -253,16 +306,26 @@ def run(ctx: JobContext) -> None:
             ctx.fail_candidate(name, "Stopped", "the AutoML job was stopped")
             raise StopRequested()
         if outcome.status == "timeout":
+            # killed at the limit, or AutoGluon gave up within its soft limit (outcome.error)
+            ready = ready and (ag_path / "predictor.pkl").exists()
+            if outcome.error and share < timeout * 0.85 - 2:  # its share was short, not a limit
+                reason = (f"{outcome.error}; that was its share of the time left in "
+                          "MaxAutoMLJobRuntimeInSeconds")  # fmt: skip
+                ctx.fail_candidate(name, "Failed", reason)
+                ctx.notes.append(reason)
+                continue
             limit_is_job = timeout < ctx.per_candidate_seconds
             reason = ("MaxAutoMLJobRuntimeInSeconds was reached while this candidate trained"
                       if limit_is_job else f"MaxRuntimePerTrainingJobInSeconds "
                       f"({ctx.per_candidate_seconds:g} s) was reached")  # fmt: skip
+            if outcome.error:
+                reason += f": {outcome.error}"
             ctx.fail_candidate(name, "Stopped" if limit_is_job else "Failed", reason)
             ctx.notes.append(reason)
             if limit_is_job:
                 ctx.ended_by = "MaxAutoMLJobRuntimeReached"
                 break
-            ready = ready and (ag_path / "predictor.pkl").exists()
+            limit_failures += 1
             continue
         reason = f"training failed: {outcome.error.strip().splitlines()[0][:400]}"
         ctx.store.event(ctx.name, f"candidate {name} error", detail=outcome.error[-4000:])
@@ -272,7 +335,9 @@ def run(ctx: JobContext) -> None:
         if n_base < len(AG_ORDER):
             ctx.ended_by = "MaxCandidatesReached"
 
-    if ensemble_slot and len(done) >= 2 and ctx.remaining() > 1:
+    if not done and launched and limit_failures == launched:
+        _measure_quickest(ctx, train, len(folds), featurizer, columns)
+    if ensemble_slot and len(done) >= 2 and ctx.usable() > 1:
         ctx.check_stop()
         members = [v["model"] for v in done.values()]
         definition = {"pipeline": "AutoGluon weighted ensemble (Caruana ensemble selection)",
@@ -283,7 +348,7 @@ def run(ctx: JobContext) -> None:
         ctx.start_candidate(name, training_steps(ctx, name, "dpp0"), definition)
         outcome = run_bounded(
             lambda: _ensemble_and_package(ctx, ag_path, members, featurizer, columns, name, uri),
-            max(1.0, min(ctx.per_candidate_seconds, ctx.remaining())), ctx.should_stop,
+            max(1.0, min(ctx.per_candidate_seconds, ctx.usable())), ctx.should_stop,
         )  # fmt: skip
         if outcome.status == "ok":
             ctx.save_oof(name, np.arange(len(y)), outcome.value["oof"])
@@ -305,14 +370,42 @@ def run(ctx: JobContext) -> None:
 def _fit_and_package(ctx, ag_path, train, code, first, time_limit, folds, featurizer, columns,
                      name, uri):  # fmt: skip
     out = _fit_one(ctx, ag_path, train, code, first, time_limit, folds)
-    out["bytes"] = _package(ctx, ag_path, out["model"], featurizer, columns, name, uri)
+    out["bytes"] = _package(ctx, ag_path, out["model"], featurizer, columns, name,
+                            ctx.lake.path_for(uri))  # fmt: skip
     return out
 
 
 def _ensemble_and_package(ctx, ag_path, members, featurizer, columns, name, uri):
     out = _fit_ensemble(ctx, ag_path, members)
-    out["bytes"] = _package(ctx, ag_path, out["model"], featurizer, columns, name, uri)
+    out["bytes"] = _package(ctx, ag_path, out["model"], featurizer, columns, name,
+                            ctx.lake.path_for(uri))  # fmt: skip
     return out
+
+
+def _measure_quickest(ctx: JobContext, train: pd.DataFrame, folds: int, featurizer: Any,
+                      columns: dict[str, str]) -> None:  # fmt: skip
+    """Every candidate hit MaxRuntimePerTrainingJobInSeconds: time the quickest AutoGluon model
+    type (bagged, then packaged as a candidate is, in the job's scratch folder only) with no
+    time limit, so the job's FailureReason can say what one candidate needs."""
+    code = AG_ORDER[0]
+    scratch = ctx.store.work_dir(ctx.name) / "probe"
+
+    def work() -> dict[str, float]:
+        started = time.monotonic()
+        out = _fit_one(ctx, scratch / "autogluon", train, code, True, None, folds)
+        fitted = time.monotonic() - started
+        _package(ctx, scratch / "autogluon", out["model"], featurizer, columns, "probe",
+                 scratch / "model.tar.gz")  # fmt: skip
+        return {"fit": fitted}
+
+    def suggest(seconds: float, value: dict[str, float]) -> float:
+        # a candidate's AutoGluon gets 85 % of the limit less 2 s (see run): enough for the fit
+        return (value["fit"] + 2) / 0.85
+
+    try:
+        ctx.measure_minimum(work, f"AutoGluon {AG_ALGORITHM[code]}, bagged", suggest)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _json(data: Any) -> bytes:
