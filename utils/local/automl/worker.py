@@ -509,7 +509,7 @@ def _write_final_reports(ctx: JobContext) -> None:
     """Explainability and model insights for the best candidate; leaderboard; definitions.
 
     The explainability report gets what is left of MaxAutoMLJobRuntimeInSeconds before the
-    closing steps; with less than a second left it is skipped (a PartialFailureReason says so),
+    closing steps; with less than 2 s left it is skipped (a PartialFailureReason says so),
     as Autopilot leaves unfinished steps undone at the job's limit."""
     from utils.local.automl import reports
     from utils.local.automl.bounded import run_bounded
@@ -529,7 +529,7 @@ def _write_final_reports(ctx: JobContext) -> None:
     exp_uri = ctx.uri(f"documentation/explainability/output/{best}/")
     insights_uri = ctx.uri(f"documentation/model_insights/output/{best}/")
     locations = {}
-    if budget < 1.0:
+    if budget < 2.0:  # not worth starting: it needs seconds even on small data
         ctx.notes.append("explainability report: skipped, MaxAutoMLJobRuntimeInSeconds left "
                          f"{max(0.0, ctx.remaining()):.1f} s for the closing steps")  # fmt: skip
     else:
