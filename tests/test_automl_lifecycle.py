@@ -172,10 +172,9 @@ def test_a_dead_worker_makes_the_job_failed(local_lab, synthetic_uri, monkeypatc
     os.killpg(pid, signal.SIGKILL)  # the worker and its training child: out of memory, say
     _, desc = _poll(automl, "to-crash", lambda d: d["AutoMLJobStatus"] != "InProgress", 30)
     assert desc["AutoMLJobStatus"] == "Failed"
-    assert (
-        f"pid {pid}" in desc["FailureReason"]
-        and "exited without finishing" in desc["FailureReason"]
-    )
+    assert desc["FailureReason"].startswith(
+        f"The job's worker process (pid {pid}) was killed by SIGKILL (signal 9"
+    )  # this process started it: its waiter saw the signal
     assert all(c["CandidateStatus"] != "InProgress" for c in automl.list_candidates("to-crash"))
 
 
@@ -189,7 +188,7 @@ def test_max_job_runtime_ends_the_job_with_the_best_finished_candidate(local_lab
     desc = automl.describe_auto_ml_job("short-budget")
     assert desc["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
     took = (desc["EndTime"] - desc["CreationTime"]).total_seconds()
-    assert took < 15 + 10, f"the job ran {took:.0f} s for a 15 s budget"
+    assert took <= 15, f"the job ran {took:.1f} s for a 15 s budget"  # the limit, as on AWS
     done = automl.list_candidates("short-budget", status_equals="Completed")
     assert 1 <= len(done) < 100
     assert desc["BestCandidate"]["CandidateName"] in {c["CandidateName"] for c in done}
