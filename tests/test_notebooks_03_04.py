@@ -173,6 +173,9 @@ def test_04_needs_01_first(run_notebook, tmp_path):
         run_notebook("04_detect_bias", LAB_HOME=str(tmp_path / "empty"))
     assert err.value.ename == "PrerequisiteError"
     assert "Run 01_ingest first" in err.value.evalue
+    # the message alone, as the exercise check shows its own: no stack trace into utils/lab.py
+    (shown,) = err.value.traceback
+    assert "Run 01_ingest first" in shown and "lab.py" not in shown
 
 
 # -- 03_visualize --------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ def _keep_notebook_tracebacks() -> None:
     import rich.traceback
 
     if "sagemaker_core.main.utils" in sys.modules:
-        _restore_ipython_tracebacks()  # the SDK came first (a pasted `import sagemaker`)
+        from utils.errors import restore_ipython_tracebacks
+
+        restore_ipython_tracebacks()  # the SDK came first (a pasted `import sagemaker`)
         return
     original = rich.traceback.install
     rich.traceback.install = lambda *args, **kwargs: None
@@ -28,20 +30,6 @@ def _keep_notebook_tracebacks() -> None:
     finally:
         rich.traceback.install = original
     sm_utils.textual_rich_console_and_traceback_enabled = True
-
-
-def _restore_ipython_tracebacks() -> None:
-    """Undo ``rich.traceback.install()`` in a running IPython kernel, if it was done."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with the kernel
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    for name in ("showtraceback", "_showtraceback", "showsyntaxerror"):
-        if name in vars(shell):  # rich sets these on the instance; the class has the originals
-            delattr(shell, name)
 
 
 from utils.sdk import quiet_sagemaker  # noqa: E402

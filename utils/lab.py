@@ -14,7 +14,7 @@ from typing import Any
 
 from utils import records
 from utils.config import LabConfig
-from utils.errors import ConfigError, PrerequisiteError
+from utils.errors import ConfigError, PrerequisiteError, restore_ipython_tracebacks
 from utils.local.lake import LocalLake, check_key
 from utils.prereqs import PREREQUISITES
 
@@ -272,6 +272,7 @@ class Lab:
         """Stop with a clear message if ``notebook`` has not produced what this one needs."""
         problem = self.check(notebook)
         if problem:
+            restore_ipython_tracebacks()  # the message alone, even after rich's hook
             raise PrerequisiteError(problem)
 
 

@@ -47,7 +47,7 @@ from typing import Any
 import nbformat
 
 from utils.config import project_root
-from utils.errors import LabError
+from utils.errors import LabError, OneLineError, restore_ipython_tracebacks
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -61,12 +61,11 @@ class ExerciseError(LabError, ValueError):
     """The exercise markers in a solution notebook cannot be turned into a student copy."""
 
 
-class ExerciseNotDone(LabError, RuntimeError):
-    """A student ran an exercise cell that still has a ``None  # Replace None`` placeholder."""
+class ExerciseNotDone(OneLineError, RuntimeError):
+    """A student ran an exercise cell that still has a ``None  # Replace None`` placeholder.
 
-    def _render_traceback_(self) -> list[str]:
-        # IPython shows this instead of a stack trace (the hook IPython offers exceptions)
-        return [f"\x1b[1;33m{type(self).__name__}\x1b[0m: {self}"]
+    A notebook shows its message alone, with no stack trace (:class:`OneLineError`).
+    """
 
 
 # -- the guard in student notebooks -------------------------------------------------------------
@@ -80,22 +79,6 @@ def _unfinished(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
         if sep and comment.strip().startswith(HINT[1:].strip()) and re.search(r"\bNone\b", code):
             found.append((number, line.strip()))
     return found
-
-
-def _restore_ipython_tracebacks() -> None:
-    """Undo a traceback hook installed on the IPython shell (``rich.traceback.install()``,
-    which importing the sagemaker SDK runs): with it, Jupyter gets no error output, so this
-    module's message would show as a stack trace and papermill could not see the error."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with the labs
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-    for name in ("_showtraceback", "showtraceback", "showsyntaxerror"):
-        if name in vars(shell):  # an instance attribute hides the shell's own method
-            delattr(shell, name)
 
 
 def check_exercise(notebook: str, *exercises: int) -> None:
@@ -117,7 +100,7 @@ def check_exercise(notebook: str, *exercises: int) -> None:
     todo = _unfinished(list(enumerate(source, start=1))[start:])
     if not todo:
         return
-    _restore_ipython_tracebacks()
+    restore_ipython_tracebacks()
     which = ", ".join(str(n) for n in exercises) or "?"
     plural = "s" if len(exercises) > 1 else ""
     numbers = ", ".join(str(n) for n, _ in todo)
