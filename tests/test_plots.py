@@ -97,6 +97,20 @@ def test_words_histogram_marks_mean_and_percentiles():
     assert "10%" in summary and "90%" in summary
 
 
+def test_words_histogram_ends_past_the_longest_review_and_labels_close_lines_apart():
+    words = pd.DataFrame({"num_words": [3, 40, 59, 59, 60, 61, 62, 115]})
+    fig = plots.plot_words_per_review(words)
+    ax = fig.axes[0]
+    assert 115 < ax.get_xlim()[1] <= 125  # not the course's fixed 256
+    assert "longest: 115" in ax.get_xlabel()
+    labels = {t.get_text(): t for t in ax.texts}
+    mean, median = labels["mean 57.4"], labels["50th percentile 60 (median)"]
+    # the mean and the median lie close: their labels go to opposite sides, at other heights
+    assert {mean.get_horizontalalignment(), median.get_horizontalalignment()} == {"left", "right"}
+    assert mean.xyann != median.xyann or mean.xy[1] != median.xy[1]
+    assert plots.plot_words_per_review(words, value_range=(0, 256)).axes[0].get_xlim()[1] == 256
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -192,7 +206,10 @@ def test_bias_heatmaps_side_by_side_annotate_every_value():
     heatmaps = [ax for ax in fig.axes if ax.get_title()]
     assert [ax.get_title() for ax in heatmaps] == ["unbalanced", "balanced"]
     assert [t.get_text() for t in heatmaps[0].texts] == ["0.50", "0.00", "∞", "-0.25"]
-    assert heatmaps[0].get_ylabel() == "product_category"
+    assert heatmaps[0].get_ylabel() == "Product category"  # not the column's raw name
+    note = fig._supxlabel.get_text()  # every abbreviation shown is spelled out under the maps
+    assert "CI: class imbalance" in note and "KL: Kullback-Leibler divergence" in note
+    assert "DPL" not in note and "0 means no bias" in note
     assert fig.get_suptitle()
     with pytest.raises(ValueError, match="at least one"):
         plots.plot_bias_heatmaps({})

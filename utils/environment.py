@@ -6,7 +6,9 @@ AWS equivalent: what the course's first cells do (``sagemaker.Session()``, the d
 
 from __future__ import annotations
 
+import html
 import importlib.metadata as md
+import math
 import platform
 import re
 import shutil
@@ -23,6 +25,33 @@ from utils.errors import EnvironmentNotReady
 
 # prefixes under the bucket that the labs write (and 99_cleanup removes)
 LAB_PREFIXES = keys.LAB_PREFIXES  # what the labs write to S3 (utils.keys)
+
+
+class Table(pd.DataFrame):
+    """A DataFrame that a notebook shows whole: no column cut at 50 characters, and no maths.
+
+    pandas cuts long cells ("... until del..."), and JupyterLab's MathJax reads the text between
+    two ``$`` signs as a formula ("$5 ... $0.01"): this table's HTML is marked ``mathjax_ignore``
+    (MathJax 3's class for it) and its cells are never shortened, in JupyterLab, in papermill's
+    output and in the run report. No AWS equivalent: a display helper.
+    """
+
+    @property
+    def _constructor(self) -> type[Table]:
+        return Table
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.html.use_mathjax", False):
+            table = self.to_html(index=False, escape=True, border=0)
+        return f'<div class="mathjax_ignore tex2jax_ignore">{table}</div>'
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
+            return self.to_string(index=False)
+
+    def plain(self) -> pd.DataFrame:
+        """The same rows as an ordinary DataFrame."""
+        return pd.DataFrame(self)
 
 
 def pinned_requirements(path: Path | None = None) -> dict[str, str]:
@@ -142,14 +171,14 @@ def planned_resources(lab: Any) -> pd.DataFrame:
             "02_explore_athena",
             "Athena queries + results bucket",
             "aws-athena-query-results-…",
-            "$5 per TB scanned (this data: < $0.01)",
+            "$5 per TB scanned, at least 10 MB per query (this data: < $0.01)",
         ),
         ("03_visualize", "S3 objects", lab.s3_uri("images/"), "cents"),
         (
             "04_detect_bias",
-            "Clarify processing job, S3 objects",
+            "2 Clarify processing jobs, S3 objects",
             lab.s3_uri("bias/"),
-            "ml.m5.large for ~4 min, about $0.01",
+            "ml.m5.large for ~4 min each: a few cents",
         ),
         (
             "05_autopilot",
@@ -170,9 +199,45 @@ def planned_resources(lab: Any) -> pd.DataFrame:
             "~4 min of ml.m5.large per job (cents); endpoint $0.12 per hour until deleted",
         ),
     ]
-    frame = pd.DataFrame(rows, columns=["notebook", "creates", "where", "cost on AWS"])
+    frame = Table(rows, columns=["notebook", "creates", "where", "cost on AWS"])
     frame["backend"] = "local: files under the lab home, no cost" if local else "aws: billable"
     return frame
+
+
+# Athena's price: $5 per TB scanned, each query billed for its bytes rounded up to the megabyte,
+# and at least 10 MB (https://aws.amazon.com/athena/pricing/)
+ATHENA_DOLLARS_PER_TB = 5.0
+ATHENA_MIN_BILLED_MB = 10
+
+
+def athena_query_cost(scanned_bytes: int) -> QueryCost:
+    """What Athena bills for one query that scanned ``scanned_bytes``.
+
+    AWS equivalent: the Athena line of the bill, from ``Statistics.DataScannedInBytes`` of
+    ``GetQueryExecution``: the bytes rounded up to the megabyte, at least 10 MB, at $5 per TB.
+    """
+    if scanned_bytes < 0:
+        raise ValueError(f"scanned_bytes={scanned_bytes}: expected a number of bytes >= 0")
+    billed_mb = max(ATHENA_MIN_BILLED_MB, math.ceil(scanned_bytes / 2**20))
+    return QueryCost(int(scanned_bytes), billed_mb, billed_mb / 2**20 * ATHENA_DOLLARS_PER_TB)
+
+
+class QueryCost:
+    """One Athena query's bill: bytes scanned, megabytes billed (at least 10), dollars."""
+
+    def __init__(self, scanned_bytes: int, billed_mb: int, dollars: float) -> None:
+        self.scanned_bytes, self.billed_mb, self.dollars = scanned_bytes, billed_mb, dollars
+
+    def __str__(self) -> str:
+        scanned = self.scanned_bytes / 2**20
+        floor = " (Athena's minimum per query)" if self.billed_mb == ATHENA_MIN_BILLED_MB else ""
+        return (f"scanned {scanned:.2f} MB, billed as {self.billed_mb} MB{floor}: "
+                f"about ${self.dollars:.6f} at ${ATHENA_DOLLARS_PER_TB:g} per TB")  # fmt: skip
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="mathjax_ignore">{html.escape(str(self))}</pre>'
 
 
 def assert_ready(checks: pd.DataFrame) -> None:

@@ -12,6 +12,7 @@ uploads them with ``sagemaker_session.upload_data``; here ``lab.wr.s3.upload`` o
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from math import inf
@@ -185,35 +186,55 @@ def word_count_summary(
     return df["num_words"].astype(float).describe(percentiles=list(percentiles))
 
 
+def _nice_limit(value: float) -> float:
+    """A round axis end just past ``value``: 115 -> 120, 1,480 -> 1,600, 8 -> 10."""
+    unit = 10 ** max(1, math.floor(math.log10(max(value, 1))) - 1)
+    return float(unit * math.ceil(value * 1.02 / unit))
+
+
 def plot_words_per_review(
     df: pd.DataFrame,
     bins: int = 100,
-    value_range: tuple[float, float] = (0, 256),
+    value_range: tuple[float, float] | None = None,
     percentiles: Iterable[float] = (0.1, 0.5, 0.9),
 ) -> Figure:
     """Histogram of words per review (``num_words``) with the mean and percentiles marked.
 
-    AWS equivalent: the course's ``df['num_words'].plot.hist(bins=100, range=[0, 256])`` with
-    ``axvline`` at the mean.
+    The axis ends just past the longest review (``value_range`` sets it), bins hold whole word
+    counts, and each marked line is labelled at the top on the side away from its neighbour, so
+    a mean and a median one word apart stay readable. AWS equivalent: the course's
+    ``df['num_words'].plot.hist(bins=100, range=[0, 256])`` with ``axvline`` at the mean.
     """
     _require_columns(df, ["num_words"], "plot_words_per_review")
     words = df["num_words"].astype(float)
+    low, high = value_range if value_range is not None else (0.0, _nice_limit(words.max()))
+    width = max(1.0, math.ceil((high - low) / bins))
     fig, ax = _figure((9, 4.5))
-    sns.histplot(x=words, bins=bins, binrange=value_range, color="#1f77b4", ax=ax)
-    mean = float(words.mean())
-    ax.axvline(mean, color="red", linewidth=1.5, label=f"mean {mean:.1f}")
+    edges = [low + i * width - 0.5 for i in range(int((high - low) / width) + 2)]
+    sns.histplot(x=words, bins=edges, color="#9ecae1", edgecolor="white", ax=ax)
+    marks = [(float(words.mean()), f"mean {words.mean():.1f}", "#d62728", "-", 2.0)]
     styles = ["--", ":", "-."]
     for i, q in enumerate(percentiles):
         value = float(words.quantile(q))
-        ax.axvline(value, color="black", linestyle=styles[i % len(styles)], linewidth=1,
-                   label=f"{q * 100:.0f}th percentile {value:.0f}")  # fmt: skip
-    ax.set_xlim(*value_range)
-    ticks = [t for t in (0, 16, 32, 64, 128, 256) if value_range[0] <= t <= value_range[1]]
-    ax.set_xticks(ticks)
+        label = f"{q * 100:.0f}th percentile {value:.0f}" + (" (median)" if q == 0.5 else "")
+        marks.append((value, label, "black", styles[i % len(styles)], 1.2))
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top * 1.18)  # room for the labels above the bars
+    ordered = sorted(marks, key=lambda m: m[0])
+    for value, label, color, style, line in marks:
+        ax.axvline(value, color=color, linestyle=style, linewidth=line, label=label)
+    for rank, (value, label, color, _, _) in enumerate(ordered):
+        left_gap = value - ordered[rank - 1][0] if rank else math.inf
+        right_gap = ordered[rank + 1][0] - value if rank + 1 < len(ordered) else math.inf
+        right = right_gap >= left_gap  # write on the roomier side
+        height = top * (1.13 if rank % 2 == 0 else 1.04)
+        ax.annotate(label, (value, height), xytext=(4 if right else -4, 0),
+                    textcoords="offset points", ha="left" if right else "right", va="center",
+                    fontsize="small", color=color)  # fmt: skip
+    ax.set_xlim(low - 0.5, high)
     ax.set_title("Distribution of the number of words per review")
-    ax.set_xlabel("Words per review")
+    ax.set_xlabel(f"Words per review (longest: {words.max():.0f})")
     ax.set_ylabel("Number of reviews")
-    ax.legend(frameon=False)
     return fig
 
 
@@ -241,6 +262,21 @@ def plot_sentiment_by_category(df: pd.DataFrame, title: str | None = None) -> Fi
     return fig
 
 
+# Clarify's pre-training bias metrics, as the figures explain their abbreviations
+BIAS_METRIC_NAMES: dict[str, str] = {
+    "CI": "class imbalance", "DPL": "difference in proportions of labels",
+    "KL": "Kullback-Leibler divergence", "JS": "Jensen-Shannon divergence",
+    "LP": "L2 norm of the label distributions", "TVD": "total variation distance",
+    "KS": "Kolmogorov-Smirnov distance", "CDDL": "conditional demographic disparity in labels",
+}  # fmt: skip
+
+
+def axis_name(name: Any) -> str:
+    """``product_category`` -> ``Product category``: a column name as an axis label."""
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def plot_bias_heatmaps(
     matrices: dict[str, pd.DataFrame], title: str = "Pre-training bias per product category"
 ) -> Figure:
@@ -248,13 +284,14 @@ def plot_bias_heatmaps(
 
     Each matrix has one row per facet value and one column per metric (see
     ``utils.bias.metrics_matrix``). Colours run from -1 to 1 around 0 (no bias); every cell is
-    annotated with its value. AWS equivalent: the bias charts of the Clarify report in Studio.
+    annotated with its value, and a line under the maps spells out each metric's abbreviation.
+    AWS equivalent: the bias charts of the Clarify report in Studio.
     """
     if not matrices:
         raise ValueError("plot_bias_heatmaps: give at least one metrics matrix")
     rows = max(len(m) for m in matrices.values())
     fig = Figure(
-        figsize=(5.5 * len(matrices) + 1, max(3.0, 0.4 * rows + 1.5)), layout="constrained"
+        figsize=(5.5 * len(matrices) + 1.5, max(3.0, 0.4 * rows + 1.5) + 0.6), layout="constrained"
     )
     axes = fig.subplots(1, len(matrices), squeeze=False)[0]
     for i, (ax, (name, matrix)) in enumerate(zip(axes, matrices.items(), strict=True)):
@@ -265,11 +302,19 @@ def plot_bias_heatmaps(
         labels = labels.where(values != -inf, "-∞")
         sns.heatmap(values.clip(-2, 2), ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, center=0,
                     annot=labels.to_numpy(), fmt="", annot_kws={"fontsize": 7}, linewidths=0.5,
-                    cbar=i == len(matrices) - 1, yticklabels=True)  # fmt: skip
+                    cbar=i == len(matrices) - 1, yticklabels=i == 0)  # fmt: skip
+        ax.tick_params(axis="y", rotation=0)
         ax.set_title(str(name))
         ax.set_xlabel("Metric")
-        ax.set_ylabel(str(matrix.index.name or "facet value") if i == 0 else "")
+        ax.set_ylabel(axis_name(matrix.index.name or "facet value") if i == 0 else "")
     fig.suptitle(title)
+    shown = list(dict.fromkeys(c for m in matrices.values() for c in m.columns))
+    legend = [f"{c}: {BIAS_METRIC_NAMES[c]}" for c in shown if c in BIAS_METRIC_NAMES]
+    if legend:
+        half = (len(legend) + 1) // 2
+        lines = ["   ".join(legend[:half]), "   ".join(legend[half:])]
+        note = "\n".join(line for line in lines if line) + "\n0 means no bias; colours from -1 to 1"
+        fig.supxlabel(note, fontsize="small", color="#444444")
     return fig
 
 
