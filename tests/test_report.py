@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -99,7 +100,11 @@ def test_report_shows_status_records_tables_and_figures(run_dir):
     top = page.split("<h2 id=")[0]
     assert "<th>rows_kept</th><td>22,626</td>" in top and "<th>holdout_accuracy</th>" in top
     # query results and the leaderboard as tables, long ones folded
-    assert "<td class=num>17,433</td>" in page and "show all 40 rows" in page
+    assert "<td class=num>17,433</td>" in page
+    # a long table is folded under its name and size; a click shows every row
+    assert ("<details><summary><code>leaderboard</code> <span class=muted>40 rows x 2 columns "
+            "(click to show)</span></summary>") in page  # fmt: skip
+    assert page.count("job-039") == 1 and "<h3><code>count_by_sentiment</code></h3>" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     figures = sorted(p.name for p in (run_dir / "figures").iterdir())
     assert figures == ["03_visualize-03.png", "03_visualize-04.png"]
@@ -165,3 +170,42 @@ def test_load_results_reads_the_first_runner_format(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     results, params = report.load_results(tmp_path)
     assert params == {} and results[0].records == {"backend": "local"}
+
+
+def _origin_run(tmp_path: Path, synthetic: bool) -> Path:
+    run = tmp_path / ("synthetic" if synthetic else "real")
+    run.mkdir()
+    sha = "bd93cc515747ad1f87b8bc863c9e40da758509e6db6506a96d06976e61e36ee0"  # the Kaggle file's
+    nb = _executed(run / "01_ingest.ipynb", [
+        ("source.announce()", [_record("raw_origin", "synthetic" if synthetic else "local file"),
+                               _record("raw_synthetic", synthetic),
+                               _record("raw_sha256", "ab" * 32 if synthetic else sha)]),
+        ("summary", [_record("num_words_summary", {
+            "count": 10.0, "mean": 60.5, "std": 3.0, "min": 2.0, "10%": 20.0, "20%": 30.0,
+            "100%": 115.0, "50%": 59.0, "90%": 100.0, "max": 115.0})]),
+    ])  # fmt: skip
+    r = NotebookRun("01_ingest", "ok", 4.0, nb)
+    r.records = records.read_records(nb)
+    write_summary([r], run, {})
+    return run
+
+
+def test_the_header_says_where_the_data_came_from(tmp_path):
+    page = report.write_report(_origin_run(tmp_path, True), render=False).read_text()
+    head = page.split("<h2")[0]
+    assert '<div class="origin synthetic" id=data-origin>SYNTHETIC DATA: 01_ingest used' in head
+    assert "NOT the course&#x27;s result" in head
+    page = report.write_report(_origin_run(tmp_path, False), render=False).read_text()
+    assert '<div class="origin real" id=data-origin>Data: the Kaggle original (local file;' in page
+    runs = [NotebookRun("02_explore_athena", "ok", 1.0)]
+    kind, text = report.data_origin(runs, {"RAW_DATA": "synthetic"})
+    assert kind == "unknown" and "01_ingest did not run" in text and "'synthetic'" in text
+
+
+def test_percentiles_read_in_numeric_order(tmp_path):
+    """The notebook file stores dict keys sorted as text (10%, 100%, 20%): the report does not."""
+    page = report.write_report(_origin_run(tmp_path, True), render=False).read_text()
+    keys = re.findall(r"<tr><td>(count|mean|std|min|max|\d+%)</td>", page)
+    assert keys == ["count", "mean", "std", "min", "10%", "20%", "50%", "90%", "100%", "max"]
+    assert report.natural_order(["b", "a"]) == ["b", "a"]  # other dicts keep their order
+    assert report.natural_order(["10", "-1", "0"]) == ["-1", "0", "10"]

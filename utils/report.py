@@ -7,6 +7,11 @@ figures the notebooks displayed, saved as PNG files next to the report; and link
 executed notebook, rendered as HTML with nbconvert.
 
     python -m utils.report runs/20250101-120000    # (re)write the report of a finished run
+
+The header says where the data came from (a loud warning when 01_ingest used the synthetic
+reviews); long tables are folded. :func:`links` and :func:`run_reports` show, in a notebook,
+the files a job wrote (Autopilot's notebooks, Clarify's report) and the run reports as links
+that JupyterLab opens with one click.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import datetime as dt
 import html
 import json
 import math
+import os
 import platform
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ REPORT = "report.html"
 FIGURES = "figures"
 RENDERED = "html"
 MAX_ROWS = 25  # table rows shown before "show all"
+FOLD_ROWS = 10  # a recorded table longer than this is folded (click to open)
 # scalar records whose names match go in the "Key figures" table at the top
 KEY_NAME = re.compile(r"rows|total|count|accuracy|objective|score|metric|best|candidates|origin")
 
@@ -53,6 +60,11 @@ figure img { max-width: 100%; border: 1px solid #d0d7de; }
 figcaption { font-size: 13px; color: #656d76; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
 pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; max-height: 20rem; }
+.origin { padding: .6rem .9rem; border-radius: 6px; margin: .8rem 0; }
+.origin.synthetic { background: #fff1e5; border: 2px solid #bc4c00; color: #762c00; }
+.origin.real { background: #dafbe1; border: 1px solid #4ac26b; }
+.origin.unknown { background: #f6f8fa; border: 1px solid #d0d7de; }
+details > summary { cursor: pointer; margin: .3rem 0; }
 """
 
 
@@ -169,7 +181,7 @@ def _scalar(value: Any) -> str:
     return _esc(text if len(text) <= 120 else text[:117] + "...")
 
 
-def _frame(df: pd.DataFrame) -> str:
+def _frame(df: pd.DataFrame, full: bool = False) -> str:
     def table(frame: pd.DataFrame) -> str:
         head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
         rows = []
@@ -182,26 +194,86 @@ def _frame(df: pd.DataFrame) -> str:
         return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
     shape = f"<p class=muted>{len(df):,} rows x {len(df.columns)} columns</p>"
-    if len(df) <= MAX_ROWS:
+    if full or len(df) <= MAX_ROWS:
         return table(df) + shape
     return (table(df.head(MAX_ROWS)) + f"<details><summary>show all {len(df):,} rows</summary>"
             + table(df) + "</details>")  # fmt: skip
 
 
-def value_html(value: Any) -> str:
-    """A recorded value as HTML: tables for DataFrames and flat dicts, text for the rest."""
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+_DESCRIBE = {"count": 0, "mean": 1, "std": 2, "min": 3, "max": 5}
+
+
+def natural_order(keys: list[str]) -> list[str]:
+    """Keys of a recorded dict in reading order: pandas' ``describe`` keys as pandas prints
+    them (count, mean, std, min, the percentiles by number, max), numbers by value, others as
+    they came. The notebook file stores dict keys sorted as text ('10%', '100%', '20%')."""
+
+    def rank(item: tuple[int, str]) -> tuple[int, float, int]:
+        index, key = item
+        found = _PERCENT.match(key)
+        if found:
+            return (4, float(found.group(1)), index)
+        if key in _DESCRIBE:
+            return (_DESCRIBE[key], 0.0, index)
+        try:
+            return (6, float(key), index)
+        except ValueError:
+            return (7, 0.0, index)
+
+    if not any(_PERCENT.match(k) for k in keys) and not all(_is_number(k) for k in keys):
+        return list(keys)
+    return [key for _, key in sorted(enumerate(keys), key=rank)]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def value_html(value: Any, full: bool = False) -> str:
+    """A recorded value as HTML: tables for DataFrames and flat dicts, text for the rest.
+
+    A table longer than MAX_ROWS shows its head and folds the rest, unless ``full``.
+    """
     if isinstance(value, pd.Series):
         value = value.reset_index()
     if isinstance(value, pd.DataFrame):
-        return _frame(value)
+        return _frame(value, full)
     if isinstance(value, dict) and value and all(_is_scalar(v) for v in value.values()):
-        return _frame(pd.DataFrame({"key": list(value), "value": list(value.values())}))
+        keys = natural_order([str(k) for k in value])
+        ordered = {str(k): v for k, v in value.items()}
+        return _frame(pd.DataFrame({"key": keys, "value": [ordered[k] for k in keys]}), full)
     if isinstance(value, list) and all(_is_scalar(v) for v in value) and len(value) <= 12:
         return ", ".join(_scalar(v) for v in value) or "<span class=muted>(empty)</span>"
     if _is_scalar(value):
         return _scalar(value)
     text = json.dumps(value, indent=1, default=str)
     return f"<pre>{_esc(text if len(text) < 4000 else text[:4000] + ' ...')}</pre>"
+
+
+def _size(value: Any) -> tuple[int, str]:
+    """(rows, 'N rows x M columns') of a recorded value as the report shows it."""
+    if isinstance(value, pd.Series):
+        return len(value), f"{len(value):,} values"
+    if isinstance(value, pd.DataFrame):
+        return len(value), f"{len(value):,} rows x {len(value.columns)} columns"
+    if isinstance(value, dict | list):
+        return len(value), f"{len(value):,} {'entries' if isinstance(value, dict) else 'items'}"
+    return 1, ""
+
+
+def _folded(name: str, value: Any) -> str:
+    """A non-scalar record under its name; folded (a click opens it) past FOLD_ROWS rows."""
+    rows, size = _size(value)
+    if rows <= FOLD_ROWS:
+        return f"<h3><code>{_esc(name)}</code></h3>{value_html(value)}"
+    body = value_html(value, full=True)  # one click opens it all
+    return (f"<details><summary><code>{_esc(name)}</code> <span class=muted>{_esc(size)} "
+            f"(click to show)</span></summary>{body}</details>")  # fmt: skip
 
 
 def key_figures(results: list[NotebookRun]) -> list[tuple[str, str, Any]]:
@@ -215,6 +287,32 @@ def key_figures(results: list[NotebookRun]) -> list[tuple[str, str, Any]]:
 
 
 # -- the page ----------------------------------------------------------------------------------
+
+
+def data_origin(results: list[NotebookRun], params: dict[str, Any]) -> tuple[str, str]:
+    """(kind, text) of the header's data line: "synthetic", "real" or "unknown".
+
+    From what 01_ingest records (``raw_origin``, ``raw_synthetic``, ``raw_sha256``).
+    """
+    from utils.datasets import KAGGLE_SHA256
+
+    found = next((r.records for r in results if "raw_synthetic" in r.records), None)
+    if found is None:
+        asked = params.get("RAW_DATA")
+        text = ("Data: not known from this run: 01_ingest did not run in it, so the lab home "
+                "holds the reviews of an earlier run")  # fmt: skip
+        return "unknown", text + (f" (RAW_DATA={asked!r} was asked for)" if asked else "") + "."
+    origin = found.get("raw_origin", "?")
+    sha = str(found.get("raw_sha256") or "")
+    if found.get("raw_synthetic"):
+        return "synthetic", (
+            "SYNTHETIC DATA: 01_ingest used reviews generated by the project (utils.datasets), "
+            "not the course's: every count, chart, bias metric and accuracy below comes from "
+            "them and is NOT the course's result. Run with -p RAW_DATA <path to the reviews CSV> "
+            "(or place it in data/raw/) for the real data."
+        )
+    known = "the Kaggle original" if sha == KAGGLE_SHA256 else "the course's reviews"
+    return "real", f"Data: {known} ({origin}; sha256 {sha[:12]}...)."
 
 
 def _status(status: str) -> str:
@@ -242,7 +340,7 @@ def _section(r: NotebookRun, figures: list[Figure], rendered: Path | None, run_d
         parts.append(f"<h3>Recorded values</h3><table>{rows}</table>")
     for name, value in r.records.items():
         if not _is_scalar(value):
-            parts.append(f"<h3><code>{_esc(name)}</code></h3>{value_html(value)}")
+            parts.append(_folded(name, value))
     for fig in figures:
         parts.append(
             f"<figure><a href='{_esc(fig.file)}'><img src='{_esc(fig.file)}' "
@@ -288,6 +386,7 @@ def write_report(
     key_rows = "".join(f"<tr><td>{_esc(nb)}</td><th>{_esc(name)}</th><td>{_scalar(v)}</td></tr>"
                        for nb, name, v in keys)  # fmt: skip
     param_text = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none (the defaults)"
+    origin_kind, origin_text = data_origin(results, params)
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -297,6 +396,7 @@ def write_report(
 <h1>Lab run report</h1>
 <p class=muted>run <code>{_esc(run_dir.name)}</code> &middot; written {stamp} &middot;
 Python {_esc(platform.python_version())} &middot; parameters: {_esc(param_text)}</p>
+<div class="origin {origin_kind}" id=data-origin>{_esc(origin_text)}</div>
 <p>{verdict}: {len(results)} notebook(s), {total:.1f} s in total.</p>
 <table><tr><th>notebook</th><th>status</th><th>duration</th><th>recorded</th><th>figures</th>
 <th>error</th></tr>
@@ -310,6 +410,207 @@ Python {_esc(platform.python_version())} &middot; parameters: {_esc(param_text)}
 """  # fmt: skip
     out = run_dir / REPORT
     out.write_text(page, encoding="utf-8")
+    return out
+
+
+# -- links a learner clicks in JupyterLab ------------------------------------------------------
+
+# In the notebook's folder (the JupyterLab root, or below it): links to the lab home and to the
+# runs, so that JupyterLab serves their files. `tasks.py lab` makes them when it starts the server;
+# a notebook's kernel makes (or re-points) them when it shows a link. Git ignores them.
+LAB_HOME_LINK = "lab-home"
+RUNS_LINK = "runs"
+
+
+def in_jupyter_server() -> bool:
+    """Whether this kernel was started by a Jupyter server (JupyterLab), not papermill."""
+    return bool(os.environ.get("JPY_SESSION_NAME"))
+
+
+def ensure_link(link: Path, target: Path) -> bool:
+    """Make ``link`` a symbolic link to ``target`` (re-pointed if it points elsewhere).
+
+    False when it cannot be (a real file or folder has that name, or the file system refuses).
+    No AWS equivalent: it makes a folder visible to JupyterLab.
+    """
+    target = Path(target).resolve()
+    try:
+        if link.is_symlink():
+            if link.resolve() == target:
+                return True
+            spare = link.with_name(f".{link.name}.{os.getpid()}")
+            spare.unlink(missing_ok=True)
+            spare.symlink_to(target, target_is_directory=True)
+            os.replace(spare, link)  # atomic: another kernel never sees no link
+            return True
+        if link.exists():
+            return False
+        link.symlink_to(target, target_is_directory=True)
+        return True
+    except OSError:
+        return False
+
+
+def jupyter_href(path: Path, link_name: str, target: Path, here: Path | None = None) -> str | None:
+    """The link, relative to the notebook's folder, under which JupyterLab opens ``path``.
+
+    Only in a kernel a Jupyter server started: ``path`` under the notebook's folder gives its
+    relative path, else the link ``<folder>/<link_name>`` to ``target`` (made if needed) leads
+    there. None elsewhere (papermill, scripts), where the caller shows the file's own location.
+    """
+    if not in_jupyter_server():
+        return None
+    here = (here or Path.cwd()).resolve()
+    path = Path(path).resolve()
+    if path.is_relative_to(here):
+        return path.relative_to(here).as_posix() or "."
+    target = Path(target).resolve()
+    if not path.is_relative_to(target):
+        return None
+    if not ensure_link(here / link_name, target):
+        return None
+    return f"{link_name}/{path.relative_to(target).as_posix()}".rstrip("/")
+
+
+@dataclass
+class FileLink:
+    """One file a notebook points to: what it is, where it is (an S3 URI or a path), a link."""
+
+    label: str
+    location: str
+    href: str | None = None  # what JupyterLab (or a browser, for file://) opens
+    path: Path | None = None  # the file on this machine (the lake's, or a downloaded copy)
+    console: str | None = None  # the AWS console page of an S3 object
+    note: str = ""
+
+
+@dataclass
+class FileLinks:
+    """Links a notebook shows: one row per file, opened in JupyterLab with one click.
+
+    In JupyterLab the link is relative to the notebook (``lab-home/...``, ``runs/...``):
+    JupyterLab opens a notebook in a new tab and an HTML report in its HTML viewer. Elsewhere
+    (papermill's output, the run report's copy of the notebook) it is the file's ``file://`` URI.
+    """
+
+    rows: list[FileLink] = field(default_factory=list)
+    title: str = ""
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        lines = [self.title] if self.title else []
+        for row in self.rows:
+            lines.append(f"{row.label}: {row.location}")
+            if row.href and not row.href.startswith("file:"):
+                lines.append(f"    open in JupyterLab: {row.href}")
+            elif row.path is not None:
+                lines.append(f"    on this machine: {row.path}")
+            if row.note:
+                lines.append(f"    {row.note}")
+        return "\n".join(lines) or "(no files)"
+
+    def _repr_html_(self) -> str:
+        out = [f"<p><b>{_esc(self.title)}</b></p>"] if self.title else []
+        out.append('<table class="lab-links mathjax_ignore"><tr><th>file</th><th>where</th>'
+                   "<th>open</th></tr>")  # fmt: skip
+        for row in self.rows:
+            opens = []
+            if row.href:
+                name = row.href.rstrip("/").rsplit("/", 1)[-1]
+                opens.append(f"<a class=lab-link href='{_esc(row.href)}'>{_esc(name)}</a>")
+            if row.console:
+                opens.append(f"<a href='{_esc(row.console)}' target=_blank rel=noopener>"
+                             "AWS console</a>")  # fmt: skip
+            if row.note:
+                opens.append(f"<span class=muted>{_esc(row.note)}</span>")
+            out.append(f"<tr><td>{_esc(row.label)}</td><td><code>{_esc(row.location)}</code></td>"
+                       f"<td>{' &middot; '.join(opens)}</td></tr>")  # fmt: skip
+        out.append("</table>")
+        return "".join(out)
+
+
+def _label(name: str) -> str:
+    """``DataExplorationNotebookLocation`` -> ``data exploration notebook``; a URI -> its file."""
+    if "/" in name:
+        return name.rstrip("/").rsplit("/", 1)[-1]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.removesuffix("Location")).strip()
+    return words.lower() if words != name else name
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def links(lab: Any, files: dict[str, str] | list[str] | str, title: str = "") -> FileLinks:
+    """Links to files a job wrote to S3 (Autopilot's notebooks, Clarify's report, ...).
+
+    ``files``: ``{label: s3_uri}`` (e.g. the job's ``AutoMLJobArtifacts``), a list of URIs or
+    one URI. Each row keeps the S3 URI, as the course shows it, and a link JupyterLab opens: on
+    ``local`` to the lake's own file; on ``aws`` to a copy downloaded into the lab home
+    (``<lab home>/downloads/<bucket>/<key>``), next to a link to the object in the S3 console.
+    A URI ending in ``/`` is a folder. AWS equivalent: opening the object from the S3 console
+    or Studio's file browser (the course's "Review ... S3 output data" links).
+    """
+    if isinstance(files, str):
+        files = [files]
+    items = list(files.items()) if isinstance(files, dict) else [(u, u) for u in files]
+    out = FileLinks(title=title)
+    for name, uri in items:
+        label, uri = _label(str(name)), str(uri)
+        row = FileLink(label, uri)
+        if not uri.startswith("s3://"):
+            row.note = "not an S3 URI"
+            out.rows.append(row)
+            continue
+        bucket, key = _split_s3(uri)
+        if lab.is_local:
+            row.path = lab.local_path(uri)
+            if not row.path.exists():
+                row.note = "not in the lake (yet)"
+        else:
+            row.console = (f"https://s3.console.aws.amazon.com/s3/object/{bucket}"
+                           f"?region={lab.region}&prefix={key}")  # fmt: skip
+            if not key.endswith("/") and key:
+                row.path = lab.home / "downloads" / bucket / key
+                try:
+                    row.path.parent.mkdir(parents=True, exist_ok=True)
+                    lab.client("s3").download_file(bucket, key, str(row.path))
+                    row.note = "a downloaded copy"
+                except Exception as exc:  # noqa: BLE001 - the S3 URI stays; say why no copy
+                    row.note = f"no copy: {exc}"
+                    row.path = None
+        if row.path is not None and row.path.exists():
+            row.href = jupyter_href(row.path, LAB_HOME_LINK, lab.home) or row.path.as_uri()
+        out.rows.append(row)
+    return out
+
+
+def run_reports(root: Path | None = None, limit: int = 3) -> FileLinks:
+    """Links to the newest batch runs' reports (``runs/<timestamp>/report.html``), newest first.
+
+    Each row says how the run went (from its ``summary.json``). In JupyterLab the link goes
+    through ``runs/`` in the notebook's folder, and the report opens in JupyterLab's HTML
+    viewer. No AWS equivalent: the project's own run report.
+    """
+    from utils.config import project_root
+
+    runs = Path(root or project_root() / "runs")
+    found = sorted(runs.glob("*/" + REPORT), key=lambda p: p.parent.name, reverse=True)
+    out = FileLinks(title="" if found else
+                    "no run report yet: `python3 tasks.py run` writes runs/<timestamp>/report.html")  # fmt: skip
+    for page in [p for p in found if not p.parent.name.startswith("check-")][:limit]:
+        try:
+            summary = json.loads((page.parent / "summary.json").read_text(encoding="utf-8"))
+            books = summary["notebooks"] if isinstance(summary, dict) else summary
+            failed = [b["notebook"] for b in books if b["status"] == "failed"]
+            how = f"failed in {failed[0]}" if failed else f"{len(books)} notebook(s) ran"
+        except (OSError, ValueError, KeyError, TypeError):
+            how = "no summary"
+        href = jupyter_href(page, RUNS_LINK, runs) or page.as_uri()
+        out.rows.append(FileLink(f"run {page.parent.name}", str(page), href, page, note=how))
     return out
 
 
