@@ -178,9 +178,9 @@ def test_committed_student_copies_are_in_sync():
     )
 
 
-def test_every_notebook_has_at_most_four_exercises_and_01_has_one():
+def test_every_notebook_has_at_most_six_exercises_and_01_has_one():
     counts = {p.stem: student.student_notebook(p)[1] for p in discover()}
-    assert all(n <= 4 for n in counts.values()), counts
+    assert all(n <= 6 for n in counts.values()), counts  # 07: data, channels, image, job, deploy
     assert counts["01_ingest"] >= 1 and counts["00_setup"] == 0
 
 
@@ -268,13 +268,16 @@ def test_unfinished_student_notebook_stops_friendly_and_grades_as_not_done(tmp_p
             "--out", str(tmp_path / "out"), "-p", "RAW_DATA", "synthetic",
             "-p", "SYNTHETIC_ROWS", "400"]  # fmt: skip
     assert student.main(args) == 1
-    out = capsys.readouterr().out
-    assert "your notebook stopped: cell [" in out
-    assert (
-        "ExerciseNotDone: exercise 1 of 01_ingest is not finished yet: replace each None "
-        "marked '# Replace None' (lines 7, 8, 9 of this cell)"
-    ) in out
-    assert "MISSING transformed_columns" in out and "ok      raw_rows" in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[2] == ("exercise 1 · 5. Upload the transformed data: NOT DONE: its cell still has "
+                      "None to replace")  # fmt: skip
+    assert out[3].startswith(
+        "    exercise 1 of 01_ingest is not finished yet: replace each None marked "
+        "'# Replace None' (lines 7, 8, 9 of this cell)"
+    )
+    # the values no exercise changes are not scored: an untouched notebook scores 0 of 1
+    assert out[-2] == "01_ingest: 0 of 1 exercises done (not yet)"
+    assert not any("[IPKernelApp]" in line or "Traceback" in line for line in out)
     executed = nbformat.read(tmp_path / "out" / "yours" / "01_ingest.ipynb", as_version=4)
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]  # fmt: skip
@@ -289,8 +292,77 @@ def test_a_right_answer_written_differently_passes(tmp_path):
     right = _solved(tmp_path, "wr.s3.to_csv(df_transformed, transformed_uri, index=False)\n")
     result = student.grade(right, SMALL, home=home, out_dir=tmp_path / "ok", say=lambda _: None)
     assert result.passed, result.comparisons
-    assert result.score[0] == result.score[1] >= 10
+    assert result.score == (1, 1)
+    (exercise,) = result.exercises
+    assert {c.name for c in exercise.comparisons} == {"objects", "transformed_columns"}
+    assert len(result.others) >= 8 and all(c.status == "ok" for c in result.others)
     assert (tmp_path / "ok" / "yours" / "01_ingest.ipynb").exists()
+
+
+@pytest.mark.notebook
+def test_a_forgotten_index_false_names_the_exercise_and_the_extra_column(tmp_path):
+    home = tmp_path / "empty-lake"
+    home.mkdir()
+    wrong = _solved(tmp_path, "wr.s3.to_csv(df=df_transformed, path=transformed_uri)\n")
+    result = student.grade(wrong, SMALL, home=home, out_dir=tmp_path / "no", say=lambda _: None)
+    assert not result.passed and result.score == (0, 1)
+    lines = student.grade_lines(result)
+    assert lines[0] == "exercise 1 · 5. Upload the transformed data: DIFFERS"
+    assert ("    transformed_columns: expected ['sentiment', 'review_body', 'product_category'], "
+            "yours ['Unnamed: 0', 'sentiment', 'review_body', 'product_category'] (4 items, "
+            "expected 3; extra ['Unnamed: 0'])") in lines  # fmt: skip
+    assert any(line.startswith("other recorded values (no exercise changes them): all ")
+               for line in lines)  # fmt: skip
+
+
+def test_each_recorded_value_belongs_to_the_exercises_its_code_depends_on():
+    def values(name: str) -> dict:
+        nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        return student.exercise_values(nb, name)
+
+    ingest = values("01_ingest")
+    assert ingest["transformed_columns"] == ingest["objects"] == 1  # read back after the upload
+    assert ingest["raw_rows"] is None and ingest["transformed_uri"] is None
+    athena = values("02_explore_athena")
+    assert athena["avg_sentiment_by_category"] == 1 and athena["count_reviews_by_category"] == 2
+    assert athena["count_by_sentiment"] is None and athena["total_reviews"] is None
+    autopilot = values("05_autopilot")
+    assert autopilot["train_uri"] == 1 and autopilot["best_value"] == 2
+    assert autopilot["candidates"] == 3 and autopilot["holdout_rows"] is None
+
+
+@pytest.mark.parametrize("path", discover(), ids=lambda p: p.stem)
+def test_every_exercise_is_shown_by_a_recorded_value(path):
+    nb = nbformat.read(path, as_version=4)
+    depends = student.exercise_dependencies(nb, path.name)
+    count = len(student.find_exercises(nb, path.name))
+    unshown = [n for n in range(1, count + 1) if not any(n in d for d in depends.values())]
+    assert not unshown, f"{path.name}: record a value that shows exercise(s) {unshown}"
+
+
+def test_a_differing_table_shows_its_first_rows_side_by_side_and_a_hint():
+    import pandas as pd
+
+    solution = pd.DataFrame({"product_category": ["Jeans", "Pants", "Dresses"],
+                             "avg_sentiment": [0.9, 0.7, 0.5]})  # fmt: skip
+    what, rows = student.compare_value(solution, solution.iloc[::-1])
+    assert what.startswith("the same rows, in another order (check ORDER BY")
+    assert rows[0].split() == ["expected", "(the", "solution)", "yours"]
+    assert rows[1].split() == ["row", "product_category", "avg_sentiment"] * 1 + [
+        "product_category", "avg_sentiment"]  # fmt: skip
+    assert rows[2].split() == ["0", "Jeans", "0.9", "Dresses", "0.5"]
+    what, rows = student.compare_value(solution, solution.rename(columns={"avg_sentiment": "a"}))
+    assert "(check the names after AS)" in what and "extra ['a']" in what
+    what, rows = student.compare_value(solution, solution.head(2))
+    assert what.startswith("2 rows, expected 3") and rows[-1].split()[:2] == ["2", "Dresses"]
+    assert "(no such row)" in rows[-1]
+    changed = solution.assign(avg_sentiment=[0.9, 0.7, 0.6])
+    what, rows = student.compare_value(solution, changed)
+    assert what == "values differ in 1 of 3 rows" and rows[2].split()[0] == "2"
+    assert (
+        student.compare_value(solution, solution.assign(avg_sentiment=[0.9, 0.7, 0.5 + 1e-9]))
+        is None
+    )
 
 
 def test_compare_records_tolerates_float_noise_and_reports_what_differs():
@@ -302,10 +374,13 @@ def test_compare_records_tolerates_float_noise_and_reports_what_differs():
               "columns": ["Unnamed: 0", "sentiment"]}  # fmt: skip
     expected["columns"] = ["sentiment"]  # what wr.s3.to_csv without index=False leaves
     got = {c.name: (c.status, c.detail) for c in student.compare_records(expected, actual)}
-    assert got["rows"] == ("differs", "expected 10, got 11")
+    assert got["rows"] == ("differs", "expected 10, yours 11")
     assert got["avg"] == ("ok", "") and got["names"] == ("ok", "")
-    assert got["df"][0] == "differs" and "avg" in got["df"][1]
+    assert got["df"] == ("differs", "values differ in 1 of 2 rows")
+    (table,) = [c for c in student.compare_records(expected, actual) if c.name == "df"]
+    assert table.rows[1].split() == ["row", "category", "avg", "category", "avg"]
+    assert table.rows[2].split() == ["1", "b", "0.25", "b", "0.3"]
     assert got["seed"] == ("missing", "not recorded by your notebook")
-    assert got["columns"] == ("differs", "expected ['sentiment'], got ['Unnamed: 0', "
-                              "'sentiment'] (2 items)")  # fmt: skip
+    assert got["columns"] == ("differs", "expected ['sentiment'], yours ['Unnamed: 0', "
+                              "'sentiment'] (2 items, expected 1; extra ['Unnamed: 0'])")  # fmt: skip
     assert "seed" not in {c.name for c in student.compare_records(expected, actual, {"seed"})}

@@ -10,6 +10,9 @@ then ``--backend`` (sets ``BACKEND``); each notebook receives those it declares 
 ``parameters`` cell. Executed notebooks go to ``runs/<timestamp>/`` with ``summary.json`` and
 the HTML report ``report.html`` (see :mod:`utils.report`); a failure exits non-zero with the
 notebook, the cell and the error in one short message.
+
+The command line (:func:`build_parser`) needs only the standard library, so that
+``python3 tasks.py run --help`` prints it before ``.venv`` exists.
 """
 
 from __future__ import annotations
@@ -27,12 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from utils.config import project_root
-from utils.records import read_records
-
 NOTEBOOK_RE = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
-# ipykernel warns on every start that its local TCP sockets are not encrypted: keep errors only
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+# the kernels' own log lines (ipykernel's warning at every start that its local sockets are not
+# encrypted, "KeyboardInterrupt caught in kernel." as a kernel shuts down) are not the learner's
+# business: a cell's error is in the executed notebook and in the runner's one-line message
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
+def project_root() -> Path:
+    """The repository's top folder (as :func:`utils.config.project_root`)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def read_records(notebook: Path) -> dict[str, Any]:
+    """The values an executed notebook recorded (:func:`utils.records.read_records`)."""
+    from utils.records import read_records as read
+
+    return read(notebook)
 
 
 @dataclass
@@ -255,11 +269,13 @@ def write_summary(results: list[NotebookRun], out_dir: Path, params: dict[str, A
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The command line: run the notebooks, write the summary and report; the exit code."""
+def build_parser(prog: str = "python -m utils.runner") -> argparse.ArgumentParser:
+    """The runner's options (standard library only: ``tasks.py run --help`` prints them)."""
     parser = argparse.ArgumentParser(
-        prog="python -m utils.runner",
-        description=__doc__,
+        prog=prog,
+        description=__doc__.split("\n\nThe command line")[0].replace(
+            "python -m utils.runner", prog
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -280,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per notebook; a notebook still running then fails")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<ts>)")
     parser.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: run the notebooks, write the summary and report; the exit code."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.time_limit is not None and args.time_limit <= 0:
         parser.error("--time-limit: give a number of seconds greater than 0")

@@ -4,6 +4,8 @@
     python -m utils.student verify                    # exit 1 if student/ is out of sync
     python -m utils.student check student/01_ingest.ipynb -p RAW_DATA synthetic   # grade one
 
+Learners grade with ``python3 tasks.py check 01_ingest`` (any shell: tasks.py finds .venv).
+
 In a solution notebook (``notebooks/``) the code between the markers is the answer. The student
 copy replaces it with the course's ``None`` placeholders, each with a ``# Replace None`` hint:
 
@@ -20,7 +22,9 @@ whole course.
 
 ``check`` grades a student's notebook: it runs the solution notebooks that come before it (in a
 fresh lab home), then the solution and the student's notebook from copies of that lab home, and
-compares the values each records with ``lab.record``.
+compares the values each records with ``lab.record``, exercise by exercise: a value belongs to
+the exercises its code depends on (:func:`exercise_dependencies`), and values no exercise changes
+are not scored.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,7 +308,8 @@ def _note(name: str, count: int) -> str:
             f"`{HINT}` with your code. Until you do, running the cell stops at its first line "
             "with a message that says what is left."
         )
-        todo += f" Grade your work with `python -m utils.student check student/{name}.ipynb`."
+        todo += (f" To grade your work, type `python3 tasks.py check {name}` in a terminal in the "
+                 "repository's top folder (JupyterLab's *File ▸ New ▸ Terminal* opens there).")  # fmt: skip
     else:
         todo = "This notebook has no exercises: run it as it is."
     return (
@@ -389,6 +394,170 @@ def out_of_sync(src: Path | None = None, dest: Path | None = None) -> list[str]:
     return problems
 
 
+# -- which recorded values show each exercise ---------------------------------------------------
+
+# a call whose function's name starts so writes outside the kernel (S3, a job): inside an
+# exercise, every later call that reads may see its effect
+_WRITE_VERBS = ("upload", "to_", "put", "write", "create", "delete", "fit", "run", "deploy",
+                "start", "copy", "save", "store")  # fmt: skip
+_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)
+
+
+def _call_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _root_name(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_record(call: ast.Call) -> bool:
+    func = call.func
+    return (isinstance(func, ast.Attribute) and func.attr == "record"
+            and isinstance(func.value, ast.Name) and func.value.id == "lab")  # fmt: skip
+
+
+class _Flow:
+    """Which exercise each recorded value depends on, read from the solution's code.
+
+    A name assigned in an exercise depends on it; so does anything computed from such a name,
+    an object whose method gets it, and, once a write outside the kernel (an upload, a job's
+    ``fit`` or ``run``) is an exercise's or a statement's of its own whose inputs depend on one,
+    the result of every later call. A value ``lab.record`` records depends on the exercises
+    found so; one that depends on none is not part of any exercise.
+    """
+
+    def __init__(self) -> None:
+        self.taint: dict[str, set[int]] = {}
+        self.world: set[int] = set()
+        self.records: dict[str, set[int]] = {}
+
+    def expr(self, node: ast.AST | None) -> set[int]:
+        if node is None:
+            return set()
+        out: set[int] = set()
+        calls = False
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                out |= self.taint.get(sub.id, set())
+            calls = calls or isinstance(sub, ast.Call)
+        return out | (self.world if calls else set())
+
+    def assign(self, target: ast.AST, value: set[int]) -> None:
+        if isinstance(target, ast.Name):
+            self.taint[target.id] = set(value)
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self.assign(element, value)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, value)
+        else:  # x.attr = ..., x[key] = ...: x changes
+            root = _root_name(target)
+            if root:
+                self.taint.setdefault(root, set()).update(value)
+
+    def statement(self, stmt: ast.stmt, regions: Callable[[int, int], set[int]],
+                  inherited: set[int]) -> None:  # fmt: skip
+        if isinstance(stmt, _COMPOUND):
+            body = getattr(stmt, "body", [])
+            head_end = (body[0].lineno - 1) if body else (stmt.end_lineno or stmt.lineno)
+            head = regions(stmt.lineno, max(stmt.lineno, head_end)) | inherited
+            for part in ("iter", "test"):
+                head |= self.expr(getattr(stmt, part, None))
+            for item in getattr(stmt, "items", []):
+                head |= self.expr(item.context_expr)
+            if isinstance(stmt, ast.For | ast.AsyncFor):
+                self.assign(
+                    stmt.target, head | self.taint.get(_root_name(stmt.target) or "", set())
+                )
+            children = [*body, *getattr(stmt, "orelse", []), *getattr(stmt, "finalbody", [])]
+            for handler in getattr(stmt, "handlers", []):
+                children += handler.body
+            for child in children:
+                self.statement(child, regions, head)
+            return
+        own = regions(stmt.lineno, stmt.end_lineno or stmt.lineno) | inherited
+        if own - inherited:  # an exercise's own statement: does it write outside the kernel?
+            if any(isinstance(n, ast.Call) and _call_name(n).startswith(_WRITE_VERBS)
+                   for n in ast.walk(stmt)):  # fmt: skip
+                self.world |= own - inherited
+        if isinstance(stmt, ast.Assign):
+            value = own | self.expr(stmt.value)
+            for target in stmt.targets:
+                self.assign(target, value)
+        elif isinstance(stmt, ast.AugAssign | ast.AnnAssign):
+            value = own | self.expr(stmt.value) | self.expr(stmt.target)
+            self.assign(stmt.target, value)
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            call = stmt.value
+            if _is_record(call):
+                args = list(call.args) + [k.value for k in call.keywords]
+                if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
+                    value = own | self.expr(args[1] if len(args) > 1 else None)
+                    self.records.setdefault(args[0].value, set()).update(value)
+                return
+            value = own | self.expr(call)
+            root = _root_name(call.func)
+            if root and isinstance(call.func, ast.Attribute):  # obj.method(...) may change obj
+                self.taint.setdefault(root, set()).update(value)
+            if _call_name(call).startswith(_WRITE_VERBS):  # automl.fit(...): a job, an upload
+                self.world |= value
+
+
+def _masked(source: str) -> str:
+    """A cell's source with IPython magics and shell escapes blanked (same line numbers)."""
+    lines = source.splitlines()
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in lines)
+
+
+def exercise_dependencies(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[str, set[int]]:
+    """Each value the solution records -> the exercises (1, 2, ...) it depends on (see
+    :class:`_Flow`): ``avg_sentiment_by_category`` in 02 on exercise 1's query;
+    ``count_by_sentiment``, recorded before any exercise, on none."""
+    exercises = find_exercises(nb, name)
+    flow = _Flow()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        mine = [(n, ex) for n, ex in enumerate(exercises, start=1) if ex.cell == index]
+
+        def regions(first: int, last: int, mine: list = mine) -> set[int]:
+            # markers at 0-based lines ex.begin..ex.end; statements at 1-based first..last
+            return {n for n, ex in mine if first <= ex.end + 1 and last >= ex.begin + 1}
+
+        try:
+            tree = ast.parse(_masked(cell.source))
+        except SyntaxError:
+            continue
+        for stmt in tree.body:
+            flow.statement(stmt, regions, set())
+    return flow.records
+
+
+def exercise_values(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[str, int | None]:
+    """Each value the solution records -> the exercise it shows (the last it depends on), or
+    None for a value no exercise changes."""
+    return {k: max(v) if v else None for k, v in exercise_dependencies(nb, name).items()}
+
+
+def exercise_titles(nb: nbformat.NotebookNode, name: str = "notebook") -> dict[int, str]:
+    """Exercise number -> the heading above its cell (``4.3 Average sentiment per ...``)."""
+    titles = {}
+    for number, ex in enumerate(find_exercises(nb, name), start=1):
+        for cell in reversed(nb.cells[: ex.cell]):
+            if cell.cell_type != "markdown":
+                continue
+            headings = [ln.lstrip("#").strip() for ln in cell.source.splitlines()
+                        if ln.startswith("#")]  # fmt: skip
+            if headings:
+                titles[number] = headings[-1]
+                break
+    return titles
+
+
 # -- grading -----------------------------------------------------------------------------------
 
 
@@ -399,21 +568,37 @@ class Comparison:
     name: str
     status: str  # "ok", "differs", "missing"
     detail: str = ""
+    rows: list[str] = field(default_factory=list)  # the first differing rows, side by side
+
+
+@dataclass
+class ExerciseGrade:
+    """One exercise: the values that show it, compared, and what that says."""
+
+    number: int
+    title: str
+    comparisons: list[Comparison] = field(default_factory=list)
+    status: str = "ok"  # "ok", "differs", "not done", "not run", "no value"
+    why: str = ""
 
 
 @dataclass
 class Grade:
-    """The result of :func:`grade`: the comparisons and how the runs went."""
+    """The result of :func:`grade`: each exercise, the other values, and how the runs went."""
 
     notebook: str
     comparisons: list[Comparison] = field(default_factory=list)
     student_error: str | None = None
     solution_error: str | None = None
     out_dir: Path | None = None  # the executed copies
+    exercises: list[ExerciseGrade] = field(default_factory=list)
+    others: list[Comparison] = field(default_factory=list)  # values no exercise changes
 
     @property
     def score(self) -> tuple[int, int]:
-        """(values that match, values the solution records)."""
+        """(exercises done, exercises); for a notebook without any: (values that match, values)."""
+        if self.exercises:
+            return sum(e.status == "ok" for e in self.exercises), len(self.exercises)
         return sum(c.status == "ok" for c in self.comparisons), len(self.comparisons)
 
     @property
@@ -431,41 +616,123 @@ def _short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def same_value(expected: Any, actual: Any, rtol: float = 1e-6) -> str | None:
-    """``None`` if two recorded values agree (floats within ``rtol``), else what differs."""
+SHOW_ROWS = 3  # differing rows shown side by side
+CELL_WIDTH = 28
+
+
+def _cell(value: Any) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 3] + "..."
+
+
+def side_by_side(expected: Any, actual: Any, positions: list[int]) -> list[str]:
+    """The rows at ``positions`` of two tables as text: row, the solution's, then yours."""
+    left = [[_cell(v) for v in expected.iloc[i]] if i < len(expected) else [] for i in positions]
+    right = [[_cell(v) for v in actual.iloc[i]] if i < len(actual) else [] for i in positions]
+    lw = [max([len(str(c))] + [len(r[k]) for r in left if k < len(r)])
+          for k, c in enumerate(expected.columns)]  # fmt: skip
+    rw = [max([len(str(c))] + [len(r[k]) for r in right if k < len(r)])
+          for k, c in enumerate(actual.columns)]  # fmt: skip
+
+    def line(cells: list[str], widths: list[int]) -> str:
+        if not cells:
+            return "(no such row)".ljust(sum(widths) + 2 * max(0, len(widths) - 1))
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
+
+    head_l = line([str(c) for c in expected.columns], lw)
+    head_r = line([str(c) for c in actual.columns], rw)
+    width = max(len(head_l), len("expected (the solution)"))
+    out = [f"{'':5}{'expected (the solution)':<{width}}   yours",
+           f"{'row':<5}{head_l:<{width}}   {head_r}"]  # fmt: skip
+    for i, lrow, rrow in zip(positions, left, right, strict=True):
+        out.append(f"{i:<5}{line(lrow, lw):<{width}}   {line(rrow, rw)}")
+    return out
+
+
+def _frame_difference(expected: Any, actual: Any, rtol: float) -> tuple[str, list[str]] | None:
+    """None if two tables agree; else (what differs, in one line; the first rows side by side)."""
+    import numpy as np
+    import pandas as pd
+
+    e, a = expected.reset_index(drop=True), actual.reset_index(drop=True)
+    if list(e.columns) != list(a.columns):
+        extra = [c for c in a.columns if c not in e.columns]
+        gone = [c for c in e.columns if c not in a.columns]
+        hint = (" (check the names after AS)" if len(e.columns) == len(a.columns) and extra
+                else "")  # fmt: skip
+        what = f"columns {list(a.columns)}, expected {list(e.columns)}{hint}"
+        if extra or gone:
+            what += f": extra {extra}, missing {gone}" if extra and gone else (
+                f": extra {extra}" if extra else f": missing {gone}")  # fmt: skip
+        return what, side_by_side(e, a, list(range(min(SHOW_ROWS, max(len(e), len(a))))))
+
+    def equal_rows(x: pd.DataFrame, y: pd.DataFrame) -> list[bool]:
+        same = np.ones(min(len(x), len(y)), dtype=bool)
+        for col in x.columns:
+            xs, ys = x[col].iloc[: len(same)], y[col].iloc[: len(same)]
+            try:
+                xf, yf = xs.astype(float).to_numpy(), ys.astype(float).to_numpy()
+                ok = np.isclose(xf, yf, rtol=rtol, atol=1e-12) | (np.isnan(xf) & np.isnan(yf))
+            except (TypeError, ValueError):
+                ok = xs.astype(str).to_numpy() == ys.astype(str).to_numpy()
+            same &= ok
+        return list(same)
+
+    rows = equal_rows(e, a)
+    if len(e) == len(a) and all(rows):
+        return None
+    differing = [i for i, ok in enumerate(rows) if not ok] + list(
+        range(len(rows), max(len(e), len(a)))
+    )
+    shown = side_by_side(e, a, differing[:SHOW_ROWS])
+    if len(e) != len(a):
+        return f"{len(a):,} rows, expected {len(e):,} (check WHERE, GROUP BY and LIMIT)", shown
+    key = [str(c) for c in e.columns]
+    try:
+        se = e.astype(str).sort_values(key).reset_index(drop=True)
+        sa = a.astype(str).sort_values(key).reset_index(drop=True)
+        reordered = se.equals(sa) or all(equal_rows(
+            e.sort_values(list(e.columns)).reset_index(drop=True),
+            a.sort_values(list(a.columns)).reset_index(drop=True)))  # fmt: skip
+    except (TypeError, ValueError):
+        reordered = False
+    if reordered:
+        return "the same rows, in another order (check ORDER BY: the column and ASC/DESC)", shown
+    return f"values differ in {len(differing):,} of {len(e):,} rows", shown
+
+
+def compare_value(expected: Any, actual: Any, rtol: float = 1e-6) -> tuple[str, list[str]] | None:
+    """None if two recorded values agree (floats within ``rtol``); else (what differs, the first
+    differing rows side by side for tables)."""
     import pandas as pd
 
     if isinstance(expected, pd.DataFrame) or isinstance(actual, pd.DataFrame):
         if not (isinstance(expected, pd.DataFrame) and isinstance(actual, pd.DataFrame)):
-            return f"expected {_short(expected)}, got {_short(actual)}"
-        if list(expected.columns) != list(actual.columns):
-            return f"columns {list(actual.columns)}, expected {list(expected.columns)}"
-        if expected.shape != actual.shape:
-            return f"{actual.shape[0]} rows, expected {expected.shape[0]}"
-        try:
-            pd.testing.assert_frame_equal(
-                expected.reset_index(drop=True), actual.reset_index(drop=True),
-                check_dtype=False, check_exact=False, rtol=rtol,
-            )  # fmt: skip
-        except AssertionError as exc:
-            first = str(exc).strip().splitlines()
-            return "values differ: " + " ".join(first[:3])[:200]
-        return None
+            return f"expected {_short(expected)}, yours is {_short(actual)}", []
+        return _frame_difference(expected, actual, rtol)
     if isinstance(expected, dict) and isinstance(actual, dict):
         if set(expected) != set(actual):
-            return f"keys {sorted(actual)}, expected {sorted(expected)}"
+            extra = sorted(set(actual) - set(expected), key=str)
+            gone = sorted(set(expected) - set(actual), key=str)
+            return f"keys {sorted(actual, key=str)}, expected {sorted(expected, key=str)}" + (
+                f" (extra {extra}, missing {gone})"), []  # fmt: skip
         for key in expected:
-            problem = same_value(expected[key], actual[key], rtol)
-            if problem:
-                return f"[{key!r}]: {problem}"
+            found = compare_value(expected[key], actual[key], rtol)
+            if found:
+                return f"[{key!r}]: {found[0]}", found[1]
         return None
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
-            return f"expected {_short(expected)}, got {_short(actual)} ({len(actual)} items)"
+            extra = [v for v in actual if v not in expected]
+            gone = [v for v in expected if v not in actual]
+            hint = f"; extra {_short(extra, 40)}" if extra else ""
+            hint += f"; missing {_short(gone, 40)}" if gone else ""
+            return (f"expected {_short(expected)}, yours {_short(actual)} ({len(actual)} items, "
+                    f"expected {len(expected)}{hint})"), []  # fmt: skip
         for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            problem = same_value(e, a, rtol)
-            if problem:
-                return f"[{i}]: {problem}"
+            found = compare_value(e, a, rtol)
+            if found:
+                return f"[{i}]: {found[0]}", found[1]
         return None
     numbers = (int, float)
     if (
@@ -476,10 +743,16 @@ def same_value(expected: Any, actual: Any, rtol: float = 1e-6) -> str | None:
     ):
         if math.isclose(expected, actual, rel_tol=rtol, abs_tol=1e-12):
             return None
-        return f"expected {expected!r}, got {actual!r}"
+        return f"expected {expected!r}, yours {actual!r}", []
     if expected == actual:
         return None
-    return f"expected {_short(expected)}, got {_short(actual)}"
+    return f"expected {_short(expected)}, yours {_short(actual)}", []
+
+
+def same_value(expected: Any, actual: Any, rtol: float = 1e-6) -> str | None:
+    """``None`` if two recorded values agree (floats within ``rtol``), else what differs."""
+    found = compare_value(expected, actual, rtol)
+    return None if found is None else found[0]
 
 
 def compare_records(
@@ -493,9 +766,51 @@ def compare_records(
         if name not in actual:
             out.append(Comparison(name, "missing", "not recorded by your notebook"))
             continue
-        problem = same_value(value, actual[name])
-        out.append(Comparison(name, "ok" if problem is None else "differs", problem or ""))
+        found = compare_value(value, actual[name])
+        if found is None:
+            out.append(Comparison(name, "ok"))
+        else:
+            out.append(Comparison(name, "differs", found[0], found[1]))
     return out
+
+
+_STOPPED_AT = re.compile(r"ExerciseNotDone: exercises? ([\d, ]+) of ")
+
+
+def grade_exercises(
+    solution: nbformat.NotebookNode, comparisons: list[Comparison], student_error: str | None,
+    name: str = "notebook",
+) -> tuple[list[ExerciseGrade], list[Comparison]]:  # fmt: skip
+    """Group the comparisons by exercise (see :func:`exercise_values`); the rest apart."""
+    depends = exercise_dependencies(solution, name)
+    owner = {k: max(v) if v else None for k, v in depends.items()}
+    titles = exercise_titles(solution, name)
+    count = len(find_exercises(solution, name))
+    stopped = _STOPPED_AT.search(student_error or "")
+    not_done = {int(n) for n in stopped.group(1).split(",")} if stopped else set()
+    first_stop = min(not_done) if not_done else None
+    grades = [ExerciseGrade(n, titles.get(n, "")) for n in range(1, count + 1)]
+    others = []
+    for c in comparisons:
+        number = owner.get(c.name)
+        (grades[number - 1].comparisons if number else others).append(c)
+    for g in grades:
+        if not g.comparisons:  # shown by a later exercise's values (the image, then the job)
+            g.comparisons = [c for c in comparisons if g.number in depends.get(c.name, set())]
+        statuses = {c.status for c in g.comparisons}
+        if g.number in not_done:
+            g.status, g.why = "not done", "its cell still has None to replace"
+        elif first_stop is not None and g.number > first_stop:
+            g.status, g.why = "not run", f"your notebook stopped at exercise {first_stop}"
+        elif not g.comparisons:
+            g.status, g.why = "no value", "the solution records no value that shows it"
+        elif statuses == {"ok"}:
+            g.status = "ok"
+        elif statuses <= {"ok", "missing"} and student_error:
+            g.status, g.why = "not run", "your notebook stopped before recording its values"
+        else:
+            g.status = "differs"
+    return grades, others
 
 
 @contextlib.contextmanager
@@ -524,7 +839,8 @@ def grade(
 
     The lab state: ``home`` copied, if given; else a fresh lab home where the solution notebooks
     numbered before ``student`` run first (the local backend unless ``params`` says otherwise).
-    Executed copies go to ``out_dir`` (default ``runs/check-<timestamp>/``).
+    Executed copies go to ``out_dir`` (default ``runs/check-<timestamp>/``). ``say`` gets one
+    line: what runs.
     """
     from utils import runner
 
@@ -538,21 +854,21 @@ def grade(
     out_dir = out_dir or project_root() / "runs" / f"check-{stamp}"
     params = dict(params or {})
     result = Grade(student.stem, out_dir=out_dir)
+    before = [] if home is not None else [p for p in runner.discover() if p.name < student.name]
+    first = f"{', '.join(p.stem for p in before)} (the notebooks before), " if before else ""
+    say(f"running {first}the solution and yours, each in a fresh lab home: a minute or two")
     with tempfile.TemporaryDirectory(prefix="lab-check-") as tmp:
         base = Path(tmp) / "lake"
         if home is not None:
             shutil.copytree(home, base)
-            say(f"lab state: a copy of {home}")
         else:
-            before = [p for p in runner.discover() if p.name < student.name]
             base.mkdir()
             with _lab_home(base):
                 runs = runner.run(before, {**params, "LAB_HOME": str(base)}, out_dir / "before",
                                   progress=False, time_limit=time_limit)  # fmt: skip
             for r in runs:
-                say(f"  prerequisite {r.name}: {r.status} ({r.seconds:.1f} s)")
                 if r.status == "failed":
-                    result.solution_error = f"prerequisite {r.name} failed: {r.error}"
+                    result.solution_error = f"{r.name}, which runs first, failed: {r.error}"
                     return result
         recorded = {}
         for who, path in (("solution", solution), ("yours", student)):
@@ -561,7 +877,6 @@ def grade(
             with _lab_home(lake):
                 (r,) = runner.run([path], {**params, "LAB_HOME": str(lake)}, out_dir / who,
                                   progress=False, time_limit=time_limit)  # fmt: skip
-            say(f"  {who:<8} {path}: {r.status} ({r.seconds:.1f} s, {len(r.records)} recorded)")
             recorded[who] = r.records
             if r.status == "failed":
                 if who == "solution":
@@ -569,22 +884,68 @@ def grade(
                     return result
                 result.student_error = r.error
     result.comparisons = compare_records(recorded["solution"], recorded["yours"], ignore)
+    nb = nbformat.read(solution, as_version=4)
+    result.exercises, result.others = grade_exercises(
+        nb, result.comparisons, result.student_error, solution.name
+    )
     return result
 
 
-def _print_grade(result: Grade) -> None:
-    marks = {"ok": "ok     ", "differs": "DIFFERS", "missing": "MISSING"}
-    for c in result.comparisons:
-        print(f"  {marks[c.status]} {c.name}" + (f": {c.detail}" if c.detail else ""))
+_MARKS = {"ok": "ok", "differs": "DIFFERS", "not done": "NOT DONE", "not run": "NOT RUN",
+          "no value": "NOT GRADED"}  # fmt: skip
+
+
+def grade_lines(result: Grade) -> list[str]:
+    """What ``check`` prints: each exercise and its values, the score, where the copies are."""
+    lines: list[str] = []
     if result.solution_error:
-        print(f"could not grade: the solution did not run: {result.solution_error}")
-        return
-    if result.student_error:
-        print(f"your notebook stopped: {result.student_error}")
+        return [f"could not grade: the solution did not run: {result.solution_error}"]
+
+    def values(comparisons: list[Comparison], indent: str = "    ") -> None:
+        for c in comparisons:
+            if c.status == "ok":
+                continue
+            lines.append(f"{indent}{c.name}: {c.detail or c.status}")
+            lines.extend(f"{indent}  {row}".rstrip() for row in c.rows)
+
+    for g in result.exercises:
+        title = f" · {g.title}" if g.title else ""
+        names = ", ".join(c.name for c in g.comparisons)
+        head = f"exercise {g.number}{title}: {_MARKS[g.status]}"
+        if g.status == "ok":
+            head += f" ({names})"
+        elif g.why:
+            head += f": {g.why}"
+        lines.append(head)
+        if g.status == "differs":
+            values(g.comparisons)
+        if g.status == "not done" and result.student_error:
+            lines.append("    " + result.student_error.split("ExerciseNotDone: ", 1)[-1])
+    if result.student_error and not any(g.status == "not done" for g in result.exercises):
+        lines.append(f"your notebook stopped: {result.student_error}")
+    others = result.others if result.exercises else result.comparisons
+    wrong = [c for c in others if c.status != "ok"]
+    if result.exercises and others:
+        if not wrong:
+            lines.append(
+                f"other recorded values (no exercise changes them): all {len(others)} match"
+            )
+        elif not result.student_error:
+            lines.append(f"other recorded values (no exercise changes them): {len(wrong)} of "
+                         f"{len(others)} differ; did a cell change outside the exercises?")  # fmt: skip
+            values(wrong, "  ")
+    elif not result.exercises:
+        values(wrong, "  ")
     ok, total = result.score
     verdict = "all done" if result.passed else "not yet"
-    print(f"{result.notebook}: {ok}/{total} recorded values match the solution ({verdict})")
-    print(f"executed copies (yours and the solution's): {result.out_dir}")
+    what = "exercises done" if result.exercises else "recorded values match the solution"
+    lines.append(f"{result.notebook}: {ok} of {total} {what} ({verdict})")
+    lines.append(f"executed copies: {result.out_dir} (yours/ and solution/)")
+    return lines
+
+
+def _print_grade(result: Grade) -> None:
+    print("\n".join(grade_lines(result)))
 
 
 # -- command line ------------------------------------------------------------------------------
