@@ -99,8 +99,12 @@ class AutoGluonEstimator:
 
             if self.path is None:
                 raise RuntimeError("load the candidate with load_candidate_model() first")
-            self._predictor = TabularPredictor.load(str(self.path), verbosity=0,
-                                                    require_py_version_match=False)  # fmt: skip
+            predictor = TabularPredictor.load(str(self.path), verbosity=0,
+                                              require_py_version_match=False)  # fmt: skip
+            # keep this model (and the models it stacks on) in memory: AutoGluon otherwise
+            # reads them from disk at every predict, which an endpoint does per request
+            predictor.persist(models=[self.model], with_ancestors=True)
+            self._predictor = predictor
         return self._predictor
 
     def _frame(self, features: pd.DataFrame) -> pd.DataFrame:

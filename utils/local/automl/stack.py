@@ -156,11 +156,12 @@ class StackFeaturizer:
                 out[f"{col}:{stat}"] = stats[:, j]
         for col in getattr(self, "lexicon_columns", []):
             out.update(_lexicon(frame[col].tolist(), col))
+        shared: dict[Any, Any] = {}  # the bases' featurizers share blocks: each computed once
         for col, name, featurizer, model, names in self.bases:
             if name == "sentence":
                 values = model.transform(frame[col].tolist())
             else:
-                values = np.asarray(model.raw(featurizer.transform(frame)), dtype=float)
+                values = np.asarray(model.raw(featurizer.transform(frame, shared)), dtype=float)
             values = values.reshape(len(frame), -1)
             for j, n in enumerate(names):
                 out[n] = values[:, j]

@@ -156,7 +156,17 @@ class FittedNgrams:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_vectorizer"] = None
+        state.pop("_fingerprint", None)
         return state
+
+    @property
+    def fingerprint(self) -> tuple[str, int]:
+        """Equal for two blocks that transform every text the same way (same spec, terms, idf)."""
+        if getattr(self, "_fingerprint", None) is None:
+            digest = hashlib.sha1(repr((self.spec, self.terms)).encode())
+            digest.update(self.idf.tobytes())
+            self._fingerprint = (self.spec.key, int(digest.hexdigest()[:15], 16))
+        return self._fingerprint
 
     def transform(self, texts: Iterable[Any]) -> sp.csr_matrix:
         if self._vectorizer is None:
@@ -231,8 +241,18 @@ class Featurizer:
         self.blocks = blocks
         self.tabular = tabular
 
-    def transform(self, frame: pd.DataFrame) -> sp.csr_matrix:
-        parts = [b.transform(frame[b.spec.column].tolist()) for b in self.blocks]
+    def transform(self, frame: pd.DataFrame, shared: dict[Any, sp.csr_matrix] | None = None
+                  ) -> sp.csr_matrix:  # fmt: skip
+        """The features of ``frame``'s rows. ``shared``, a dict kept for one batch of rows, lets
+        featurizers with equal blocks (the bases of a stack) compute each block once."""
+        parts = []
+        for b in self.blocks:
+            if shared is None:
+                parts.append(b.transform(frame[b.spec.column].tolist()))
+                continue
+            if b.fingerprint not in shared:
+                shared[b.fingerprint] = b.transform(frame[b.spec.column].tolist())
+            parts.append(shared[b.fingerprint])
         if self.tabular is not None:
             parts.append(self.tabular.transform(frame))
         return sp.hstack(parts).tocsr() if parts else sp.csr_matrix((len(frame), 0))
