@@ -43,6 +43,9 @@ class Table(pd.DataFrame):
     def _repr_html_(self) -> str:
         with pd.option_context("display.max_colwidth", None, "display.html.use_mathjax", False):
             table = self.to_html(index=False, escape=True, border=0)
+        table = table.replace("<td>", '<td style="text-align: left">').replace(
+            "<th>", '<th style="text-align: left">'
+        )
         return f'<div class="mathjax_ignore tex2jax_ignore">{table}</div>'
 
     def __repr__(self) -> str:
