@@ -1,10 +1,9 @@
 """Student copies of the labs: exercises from ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers.
 
-    python -m utils.student generate                  # notebooks/ -> student/ (the committed copies)
-    python -m utils.student verify                    # exit 1 if student/ is out of sync
-    python -m utils.student check student/01_ingest.ipynb -p RAW_DATA synthetic   # grade one
-
-Learners grade with ``python3 tasks.py check 01_ingest`` (any shell: tasks.py finds .venv).
+    .venv/bin/python -m utils.student generate        # notebooks/ -> student/ (the committed copies)
+    .venv/bin/python -m utils.student verify          # exit 1 if student/ is out of sync
+    python3 tasks.py check 01_ingest -p RAW_DATA synthetic   # grade one (any shell: tasks.py
+                                                             # runs this module's check from .venv)
 
 In a solution notebook (``notebooks/``) the code between the markers is the answer. The student
 copy replaces it with the course's ``None`` placeholders, each with a ``# Replace None`` hint:
@@ -992,7 +991,7 @@ def main(argv: list[str] | None = None) -> int:
             for problem in problems:
                 print(problem)
             if problems:
-                print("student/ is out of sync: run `python -m utils.student generate`")
+                print("student/ is out of sync: run `.venv/bin/python -m utils.student generate`")
                 return 1
             print("student/ is in sync with notebooks/")
             return 0
