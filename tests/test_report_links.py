@@ -36,7 +36,7 @@ def test_local_files_open_through_the_lab_home_link(local_lab, tmp_path, monkeyp
     assert (folder / row.href).read_text() == "{}"  # what JupyterLab will open
     assert missing.href is None and missing.note == "not in the lake (yet)"
     html = shown._repr_html_()
-    assert f"<code>{uri}</code>" in html and f"href='{row.href}'" in html
+    assert f"'font-size: 85%'>{uri}</code>" in html and f"href='{row.href}'" in html
     assert "mathjax_ignore" in html
     assert f"open in JupyterLab: {row.href}" in repr(shown)
 

@@ -513,8 +513,8 @@ class FileLinks:
 
     def _repr_html_(self) -> str:
         out = [f"<p><b>{_esc(self.title)}</b></p>"] if self.title else []
-        out.append('<table class="lab-links mathjax_ignore"><tr><th>file</th><th>where</th>'
-                   "<th>open</th></tr>")  # fmt: skip
+        out.append('<ul class="lab-links mathjax_ignore" style="text-align: left; '
+                   'list-style: none; padding-left: 0">')  # fmt: skip
         for row in self.rows:
             opens = []
             if row.href:
@@ -524,10 +524,11 @@ class FileLinks:
                 opens.append(f"<a href='{_esc(row.console)}' target=_blank rel=noopener>"
                              "AWS console</a>")  # fmt: skip
             if row.note:
-                opens.append(f"<span class=muted>{_esc(row.note)}</span>")
-            out.append(f"<tr><td>{_esc(row.label)}</td><td><code>{_esc(row.location)}</code></td>"
-                       f"<td>{' &middot; '.join(opens)}</td></tr>")  # fmt: skip
-        out.append("</table>")
+                opens.append(f"<span style='opacity: .7'>{_esc(row.note)}</span>")
+            out.append(f"<li style='margin: 0 0 .6em'><b>{_esc(row.label)}</b>: "
+                       f"{' &middot; '.join(opens) or 'no link'}<br>"
+                       f"<code style='font-size: 85%'>{_esc(row.location)}</code></li>")  # fmt: skip
+        out.append("</ul>")
         return "".join(out)
 
 
