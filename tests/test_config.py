@@ -91,11 +91,19 @@ def test_connect_aws_without_credentials_says_so(monkeypatch):
         utils.connect("aws", region="us-east-1")
 
 
-@pytest.mark.parametrize("key", ["../escape", "data/../../x", "/etc/passwd", "a/./b"])
+@pytest.mark.parametrize("key", ["../escape", "data/../../x", "a/./b"])
 def test_s3_uri_refuses_escaping_keys(key, tmp_path):
     lab = utils.connect("local", home=tmp_path)
     with pytest.raises(ValueError, match="refused"):
         lab.s3_uri(key)
+
+
+def test_a_key_with_a_leading_slash_is_legal_and_stays_in_the_lake(tmp_path):
+    """S3 allows an empty first segment (s3://bucket//etc/passwd): kept inside the lab home."""
+    lab = utils.connect("local", home=tmp_path)
+    uri = lab.s3_uri("/etc/passwd")
+    assert uri == f"s3://{lab.bucket}//etc/passwd"
+    assert lab.local_path(uri).resolve().is_relative_to(tmp_path.resolve())
 
 
 def test_require_names_the_notebook_to_run_first(local_lab):
