@@ -144,7 +144,7 @@ class Container:
         count = 0
         # a prefix matches every key that starts with it, as on S3 (not only a "folder")
         for found, path, _ in sorted(self.lake.walk(bucket, key)):
-            inner = found[len(key):].lstrip("/") or found.rsplit("/", 1)[-1]
+            inner = found[len(key) :].lstrip("/") or found.rsplit("/", 1)[-1]
             dest = target.joinpath(*[p for p in inner.split("/") if p])
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
