@@ -56,9 +56,7 @@ def register_reviews(lab) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(CSV)
     else:
-        import boto3
-
-        boto3.client("s3").put_object(Bucket=lab.bucket, Key="data/transformed/reviews.csv",
+        lab.client("s3").put_object(Bucket=lab.bucket, Key="data/transformed/reviews.csv",
                                       Body=CSV.encode())  # fmt: skip
     wr.catalog.create_database(name=DB, exist_ok=True)
     wr.catalog.create_csv_table(
@@ -79,16 +77,17 @@ def catalog_views(wr) -> dict[str, object]:
     }
 
 
-def test_catalog_calls_give_the_same_answers_on_both_backends(aws_lab, local_lab):
+def test_catalog_calls_give_the_same_answers_on_both_backends(
+    local_lab, aws_lab
+):  # aws last: its session is boto3's default
     register_reviews(aws_lab)
     register_reviews(local_lab)
     on_aws, on_local = catalog_views(aws_lab.wr), catalog_views(local_lab.wr)
     assert on_local == on_aws
     assert on_aws["table"]["Column Name"] == list(COLUMNS)
     # Glue's record: what awswrangler stored on moto is what the local catalog stores
-    import boto3
 
-    glue = boto3.client("glue").get_table(DatabaseName=DB, Name="reviews")["Table"]
+    glue = aws_lab.client("glue").get_table(DatabaseName=DB, Name="reviews")["Table"]
     local = local_lab.wr.catalog.get_table_record(DB, "reviews")
     for key in ("Parameters", "TableType", "PartitionKeys"):
         assert local[key] == glue[key], key
@@ -115,7 +114,9 @@ def test_unknown_table_is_a_glue_entity_not_found_on_both_backends(any_lab):
     assert info.value.response["Error"]["Code"] == "EntityNotFoundException"
 
 
-def test_read_sql_query_on_moto_with_seeded_results_matches_local(aws_lab, local_lab):
+def test_read_sql_query_on_moto_with_seeded_results_matches_local(
+    local_lab, aws_lab
+):  # aws last: its session is boto3's default
     register_reviews(aws_lab)
     register_reviews(local_lab)
     seed_athena_result(["sentiment", "count_sentiment"], ["integer", "bigint"], COUNTS)
@@ -130,7 +131,9 @@ def test_read_sql_query_on_moto_with_seeded_results_matches_local(aws_lab, local
     pd.testing.assert_frame_equal(local_lab.wr.athena.read_sql_query(sql=SQL, database=DB), on_aws)
 
 
-def test_start_wait_and_get_results_on_moto(aws_lab, local_lab):
+def test_start_wait_and_get_results_on_moto(
+    local_lab, aws_lab
+):  # aws last: its session is boto3's default
     register_reviews(aws_lab)
     register_reviews(local_lab)
     wr = aws_lab.wr
