@@ -36,7 +36,10 @@ def _isolated_env(monkeypatch, tmp_path):
     yield
     import boto3
 
+    from utils.local.session import clear_default
+
     boto3.DEFAULT_SESSION = None  # connect("local") installs the local session as boto3's default
+    clear_default()  # and makes the sessions made after it local
 
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost", "0.0.0.0", "")

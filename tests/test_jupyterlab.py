@@ -502,10 +502,21 @@ def test_the_grading_command_in_jupyterlabs_terminal(server, tmp_path):
     ws = websocket.create_connection(url, header=[f"Authorization: token {server.token}"],
                                      timeout=30)  # fmt: skip
     out = tmp_path / "check"
-    typed = (f"pwd; command -v python3; python3 tasks.py check 01_ingest -p RAW_DATA synthetic "
-             f"-p SYNTHETIC_ROWS 300 --out {out}; echo EXIT=$?")  # fmt: skip
+    # Each answer carries its own label: the shell's prompt may land on any line (a prompt printed
+    # after the typed-ahead line is echoed shares a line with the first answer).
+    typed = (f"echo PWD=$(pwd); echo PY=$(command -v python3); python3 tasks.py check 01_ingest "
+             f"-p RAW_DATA synthetic -p SYNTHETIC_ROWS 300 --out {out}; echo EXIT=$?")  # fmt: skip
     text = ""
     try:
+        ws.settimeout(1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the shell's first prompt, then type
+            try:
+                if json.loads(ws.recv())[0] == "stdout":
+                    break
+            except websocket.WebSocketTimeoutException:
+                continue
+        ws.settimeout(30)
         ws.send(json.dumps(["stdin", typed + "\r"]))
         deadline = time.monotonic() + 300
         while not re.search(r"EXIT=\d", text):
@@ -521,8 +532,9 @@ def test_the_grading_command_in_jupyterlabs_terminal(server, tmp_path):
         server.api("DELETE", f"/api/terminals/{created['name']}")
     shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07|\r", "", text)
     lines = [ln.strip() for ln in shown.splitlines() if ln.strip()]
-    assert str(ROOT) in lines, shown  # the terminal opens in the repository's top folder
-    python = next(ln for ln in lines if ln.startswith("/") and ln.endswith("python3"))
+    answers = dict(re.findall(r"\b(PWD|PY)=(/\S*)", shown))
+    assert answers.get("PWD") == str(ROOT), shown  # the terminal opens in the repository's top
+    python = answers["PY"]
     venv = Path(sys.executable).parent.parent.resolve()
     assert not Path(python).resolve().is_relative_to(venv), python  # not the venv's python
     assert f"grading {server.root / NOTEBOOK} against notebooks/{NOTEBOOK}" in lines, shown

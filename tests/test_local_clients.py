@@ -143,6 +143,30 @@ def test_local_session_is_boto3s_default_after_connect(tmp_path):
     assert lab.role == "arn:aws:iam::000000000000:role/service-role/LocalSageMakerExecutionRole"
 
 
+def test_sessions_made_after_connect_are_local_too(tmp_path, monkeypatch):
+    """The course's own ``boto3.Session(region_name=region).client("sts")`` (week 1), even without
+    any credentials configured (nothing is looked up on the network); ``connect("aws")`` ends it."""
+    import utils
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    lab = utils.connect("local", home=tmp_path / "lake")
+    region = boto3.Session().region_name
+    sts = boto3.Session(region_name=region).client(service_name="sts", region_name=region)
+    assert sts.get_caller_identity()["Account"] == lab.account
+    s3 = boto3.Session().client("s3")
+    s3.create_bucket(Bucket="fresh-session-bucket")
+    assert "fresh-session-bucket" in [b["Name"] for b in lab.client("s3").list_buckets()["Buckets"]]
+    with pytest.raises(NotImplementedError):  # a call no local service answers is not sent
+        boto3.Session().client("s3").get_bucket_policy(Bucket="fresh-session-bucket")
+
+    utils.connect("aws", bucket="some-bucket", region="us-east-1")
+    with pytest.raises(Exception, match="no network in tests|Unable to locate credentials"):
+        boto3.Session().client("sts").get_caller_identity()  # AWS's again: it would go out
+
+
 def test_the_sdk_session_works_on_the_lake(tmp_path):
     """``lab.session``'s S3 and account methods, as the course and the SDK's classes call them."""
     import utils

@@ -300,15 +300,20 @@ def connect(backend: str | None = None, **overrides: Any) -> Lab:
         # them, then use the local backend's clients too
         import boto3
 
+        from utils.local.session import make_default
         from utils.sdk import opt_out_of_telemetry
 
         lab = Lab(config)
         boto3.DEFAULT_SESSION = lab.boto3_session
+        make_default(lab.boto3_session)  # and boto3.Session(...) of the course's own
         opt_out_of_telemetry(lab.home)  # the SDK would report usage over the network
         return lab
     if config.backend == "aws":
         import boto3
 
+        from utils.local.session import clear_default
+
+        clear_default()  # sessions made from now on are AWS's, even after a local lab
         boto3.setup_default_session(region_name=config.region)
         explicit_bucket = overrides.get("bucket") is not None or _env_has_bucket()
         if not explicit_bucket:

@@ -118,10 +118,66 @@ def local_boto3_session(account: LocalAccount) -> Any:
         region_name=account.region,
     )
     dispatcher = _Dispatcher(account)
-    events = session.events
-    events.register_last("before-parameter-build", dispatcher.keep_params)
-    events.register("before-call", dispatcher.call)
-    events.register_first("before-send", dispatcher.refuse)
+    _register(session.events, dispatcher)
     session.local_account = account  # type: ignore[attr-defined]
     session.local_dispatcher = dispatcher  # type: ignore[attr-defined]
     return session
+
+
+def _register(events: Any, dispatcher: _Dispatcher) -> None:
+    """The dispatcher's handlers on a session's (or one client's) events; a second registration
+    (a client of a local session, met again by the plugin below) changes nothing."""
+    events.register_last("before-parameter-build", dispatcher.keep_params,
+                         unique_id="lab-local-params")  # fmt: skip
+    events.register("before-call", dispatcher.call, unique_id="lab-local-call")
+    events.register_first("before-send", dispatcher.refuse, unique_id="lab-local-refuse")
+
+
+# -- every boto3 session of the process, once connect("local") has run --------------------------
+# The course makes sessions of its own: ``boto3.Session(region_name=region).client("sts")`` in
+# week 1, ``boto3.Session().region_name`` in every set-up cell. ``boto3.DEFAULT_SESSION`` covers
+# ``boto3.client(...)`` and ``sagemaker.Session()``; a fresh session is reached through botocore's
+# client plugins: botocore imports each module named in BOTOCORE_EXPERIMENTAL__PLUGINS and calls
+# its ``initialize_client_plugin(client)`` for every client it makes, in any session.
+PLUGIN_ENV = "BOTOCORE_EXPERIMENTAL__PLUGINS"
+_PLUGIN = "lab_local_backend=utils.local.session"
+_default: _Dispatcher | None = None
+_env_set: dict[str, str | None] = {}  # what make_default changed, to put back
+
+
+def make_default(session: Any) -> None:
+    """Make every client made in this process from now on, in any boto3 session, a client of
+    ``session`` (a :func:`local_boto3_session`): ``connect("local")`` calls it. A session of the
+    process's own (without credentials) then looks for none on the network: the instance
+    metadata service is not asked (AWS_EC2_METADATA_DISABLED)."""
+    global _default
+    _default = session.local_dispatcher
+    plugins = [p for p in os.environ.get(PLUGIN_ENV, "").split(",") if p.strip()]
+    if "DISABLED" not in plugins and _PLUGIN not in plugins:
+        _set_env(PLUGIN_ENV, ",".join([*plugins, _PLUGIN]))
+    if "AWS_EC2_METADATA_DISABLED" not in os.environ:
+        _set_env("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def clear_default() -> None:
+    """Undo :func:`make_default` (``connect("aws")``: sessions made from now on are AWS's)."""
+    global _default
+    _default = None
+    for var, before in _env_set.items():
+        if before is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = before
+    _env_set.clear()
+
+
+def _set_env(var: str, value: str) -> None:
+    _env_set.setdefault(var, os.environ.get(var))
+    os.environ[var] = value
+
+
+def initialize_client_plugin(client: Any) -> None:
+    """botocore's client plugin hook (see above): a client of a fresh session is answered by the
+    connected local lab, as ``boto3.client(...)`` is."""
+    if _default is not None:
+        _register(client.meta.events, _default)
