@@ -141,17 +141,19 @@ def _register(events: Any, dispatcher: _Dispatcher) -> None:
 # its ``initialize_client_plugin(client)`` for every client it makes, in any session.
 PLUGIN_ENV = "BOTOCORE_EXPERIMENTAL__PLUGINS"
 _PLUGIN = "lab_local_backend=utils.local.session"
-_default: _Dispatcher | None = None
+_default: Any = None  # the local boto3 session connect("local") made boto3's default
 _env_set: dict[str, str | None] = {}  # what make_default changed, to put back
 
 
 def make_default(session: Any) -> None:
     """Make every client made in this process from now on, in any boto3 session, a client of
-    ``session`` (a :func:`local_boto3_session`): ``connect("local")`` calls it. A session of the
-    process's own (without credentials) then looks for none on the network: the instance
-    metadata service is not asked (AWS_EC2_METADATA_DISABLED)."""
+    ``session`` (a :func:`local_boto3_session`), for as long as ``session`` is boto3's default
+    session: ``connect("local")`` calls it. Whoever replaces the default (``connect("aws")``,
+    ``boto3.setup_default_session()``, moto's ``mock_aws``) ends it. A session of the process's
+    own (without credentials) looks for none on the network: the instance metadata service is
+    not asked (AWS_EC2_METADATA_DISABLED)."""
     global _default
-    _default = session.local_dispatcher
+    _default = session
     plugins = [p for p in os.environ.get(PLUGIN_ENV, "").split(",") if p.strip()]
     if "DISABLED" not in plugins and _PLUGIN not in plugins:
         _set_env(PLUGIN_ENV, ",".join([*plugins, _PLUGIN]))
@@ -179,5 +181,7 @@ def _set_env(var: str, value: str) -> None:
 def initialize_client_plugin(client: Any) -> None:
     """botocore's client plugin hook (see above): a client of a fresh session is answered by the
     connected local lab, as ``boto3.client(...)`` is."""
-    if _default is not None:
-        _register(client.meta.events, _default)
+    import boto3
+
+    if _default is not None and boto3.DEFAULT_SESSION is _default:
+        _register(client.meta.events, _default.local_dispatcher)
