@@ -185,7 +185,28 @@ def meaningful_lines(text: str) -> list[str]:
 _ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception|Exit|Interrupt)\b|Fatal Python error)")
 
 
-class JobStore:
+class RecordUpdates:
+    """Read-modify-write of a job's record, for a store with ``lock``, ``read_raw`` and
+    ``record_path`` (the AutoML store and the SageMaker job records); ``stamp`` gives the
+    record's LastModifiedTime."""
+
+    stamp = staticmethod(lambda: iso())
+
+    def update(
+        self, name: str, change: Callable[[dict[str, Any]], Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Read-modify-write the record under the lock; returns the new record."""
+        with self.lock(name):  # type: ignore[attr-defined]
+            record = self.read_raw(name)  # type: ignore[attr-defined]
+            if change is not None:
+                change(record)
+            record.update(fields)
+            record["LastModifiedTime"] = self.stamp()
+            write_json_atomic(self.record_path(name), record)  # type: ignore[attr-defined]
+            return record
+
+
+class JobStore(RecordUpdates):
     """The folder of AutoML job records of one lab home."""
 
     def __init__(self, home: Path) -> None:
@@ -440,19 +461,6 @@ class JobStore:
     def log_tail(self, name: str, lines: int = 3) -> str:
         """The last meaningful lines of the worker's log (warnings every job prints left out)."""
         return " | ".join(meaningful_lines(self._log_text(name))[-lines:])[-600:]
-
-    def update(
-        self, name: str, change: Callable[[dict[str, Any]], Any] | None = None, **fields: Any
-    ) -> dict[str, Any]:
-        """Read-modify-write the record under the lock; returns the new record."""
-        with self.lock(name):
-            record = self.read_raw(name)
-            if change is not None:
-                change(record)
-            record.update(fields)
-            record["LastModifiedTime"] = iso()
-            write_json_atomic(self.record_path(name), record)
-            return record
 
     # -- candidates ---------------------------------------------------------------------------
     def write_candidate(self, name: str, candidate: dict[str, Any]) -> None:

@@ -30,12 +30,17 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from utils.local.automl.store import process_alive, read_json, write_json_atomic
+from utils.local.automl.store import (
+    RecordUpdates,
+    process_alive,
+    read_json,
+    write_json_atomic,
+)
 from utils.local.service import ServiceError, now
 
 JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -93,8 +98,10 @@ def check_job_name(name: Any, kind: JobKind) -> str:
     return name
 
 
-class JobRecords:
+class JobRecords(RecordUpdates):
     """The job records of one kind in one lab home."""
+
+    stamp = staticmethod(lambda: iso())  # AWS's precision (utils.local.service.now)
 
     def __init__(self, home: Path, kind: JobKind) -> None:
         self.home = Path(home)
@@ -170,17 +177,6 @@ class JobRecords:
             if worker.get("Pid") and not process_alive(worker["Pid"], worker.get("CreateTime")):
                 record = self._mark_dead(name)
         return record
-
-    def update(self, name: str, change: Callable[[dict[str, Any]], Any] | None = None,
-               **fields: Any) -> dict[str, Any]:  # fmt: skip
-        with self.lock(name):
-            record = self.read_raw(name)
-            if change is not None:
-                change(record)
-            record.update(fields)
-            record["LastModifiedTime"] = iso()
-            write_json_atomic(self.record_path(name), record)
-            return record
 
     def delete(self, name: str) -> None:
         """Remove a finished job's record, log and files (the local cleanup's call)."""
