@@ -209,3 +209,22 @@ def test_percentiles_read_in_numeric_order(tmp_path):
     assert keys == ["count", "mean", "std", "min", "10%", "20%", "50%", "90%", "100%", "max"]
     assert report.natural_order(["b", "a"]) == ["b", "a"]  # other dicts keep their order
     assert report.natural_order(["10", "-1", "0"]) == ["-1", "0", "10"]
+
+
+def test_a_progress_bar_renders_as_its_last_state(tmp_path):
+    """tqdm's text bar in papermill's output: one stream output per update, each starting with a
+    carriage return; the HTML shows the bar once (its last state) and every line between."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("track()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"\rjob: {n}/3 done")
+                    for n in range(3)]  # fmt: skip
+    cell.outputs.insert(2, nbformat.v4.new_output("stream", name="stdout",
+                                                  text="candidate 1: Accuracy 0.69\n"))  # fmt: skip
+    cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text="\rjob: 3/3 done\n"))
+    nb.cells.append(cell)
+    path = tmp_path / "05_autopilot.ipynb"
+    nbformat.write(nb, path)
+    body = report.render_notebook(path, tmp_path).read_text()
+    assert body.count("candidate 1: Accuracy 0.69") == 1
+    assert "3/3 done" in body and "0/3 done" not in body
+    assert body.count("/3 done") == 2  # the bar before the candidate's line, and after it

@@ -141,11 +141,16 @@ def render_notebook(notebook: Path, run_dir: Path) -> Path:
     """The executed notebook as HTML (nbconvert's lab template) in ``html/``, usable offline.
 
     The CDN scripts nbconvert links (require.js, MathJax) are left out: the notebooks need
-    neither, and the report must open without a network.
+    neither, and the report must open without a network. A progress bar's updates (stream
+    outputs that each start with a carriage return) show as their last state, as JupyterLab
+    shows them, not as one line per update.
     """
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
-    body, _ = HTMLExporter(template_name="lab").from_filename(str(notebook))
+    exporter = HTMLExporter(template_name="lab")
+    exporter.register_preprocessor(CoalesceStreamsPreprocessor(enabled=True), enabled=True)
+    body, _ = exporter.from_filename(str(notebook))
     body = _EXTERNAL_SCRIPT.sub("", body)
     out = run_dir / RENDERED / f"{notebook.stem}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
