@@ -402,6 +402,25 @@ def test_the_view_shows_stages_candidates_and_the_bar_even_when_late(done, capsy
     assert "data processors ready" not in capsys.readouterr().out
 
 
+def test_the_view_as_text_shares_stdout_with_the_jobs_lines(done, capsys, monkeypatch):
+    """LAB_PROGRESS=text (papermill's runs): the bar and the job's lines go to one stream, the
+    bar cleared around each line, so a saved notebook reads as the lines, then the bar."""
+    from nbconvert.preprocessors.coalescestreams import CR_PAT
+
+    from utils import automl as aml
+
+    lab, automl, _, _ = done
+    aml._SHOWN.clear()
+    monkeypatch.setenv(aml.PROGRESS_ENV, "text")
+    aml.track(automl, "v1-job", poll_seconds=0.1)
+    out = capsys.readouterr()
+    assert out.err == ""
+    shown = CR_PAT.sub("", out.out).splitlines()  # what a notebook's output area shows
+    assert "data processors ready" in " ".join(shown)
+    assert "2/2" in shown[-1] and "best validation:accuracy" in shown[-1]
+    assert not any("candidate/s" in line for line in shown[:-1])  # one bar, at the end
+
+
 def test_the_view_on_aws_reads_describe_and_list_candidates(aws_lab, capsys):
     from utils import automl as aml
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -113,14 +114,19 @@ class JobView:
     # -- the view -----------------------------------------------------------------------------
     def _bar_for(self, planned: int | None) -> Any:
         if self._bar is None and self.show:
+            # as text, the bar shares stdout with the job's lines: tqdm clears and redraws it
+            # around each line, and a saved notebook shows the lines, then the bar's last state
+            options: dict[str, Any] = {}
             if os.environ.get(PROGRESS_ENV) == "text":
                 from tqdm.std import tqdm
+
+                options["file"] = sys.stdout
             else:
                 from tqdm.auto import tqdm
 
             self._bar = tqdm(total=planned if planned and planned <= 750 else None,
                              desc=self.job_name, unit="candidate", dynamic_ncols=True,
-                             leave=True)  # fmt: skip
+                             leave=True, **options)  # fmt: skip
         return self._bar
 
     def _say(self, line: str) -> None:
