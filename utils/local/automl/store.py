@@ -185,6 +185,17 @@ def meaningful_lines(text: str) -> list[str]:
 _ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception|Exit|Interrupt)\b|Fatal Python error)")
 
 
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on the file ``path`` (made if missing), across processes and threads."""
+    with open(path, "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class RecordUpdates:
     """Read-modify-write of a job's record, for a store with ``lock``, ``read_raw`` and
     ``record_path`` (the AutoML store and the SageMaker job records); ``stamp`` gives the
@@ -271,12 +282,8 @@ class JobStore(RecordUpdates):
     def _creating(self) -> Iterator[None]:
         """The lock every creator takes while it claims a name (one claim at a time)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".create.lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with exclusive(self.root / ".create.lock"):
+            yield
 
     # -- the job record -----------------------------------------------------------------------
     def create(self, name: str, record: dict[str, Any]) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from typing import Any
 
 from utils.local.automl.store import (
     RecordUpdates,
+    exclusive,
     process_alive,
     read_json,
     write_json_atomic,
@@ -138,12 +138,8 @@ class JobRecords(RecordUpdates):
     def lock(self, name: str) -> Iterator[None]:
         folder = self.job_dir(name)
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / ".lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with exclusive(folder / ".lock"):
+            yield
 
     def create(self, name: str, record: dict[str, Any]) -> None:
         """Store a new job; the name is claimed atomically (one of two racing creators wins)."""
