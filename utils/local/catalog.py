@@ -21,7 +21,6 @@ import json
 import os
 import re
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +31,7 @@ from awswrangler.catalog import sanitize_column_name, sanitize_table_name
 from botocore.exceptions import ClientError
 
 from utils.errors import LabError
-from utils.local.lake import LocalLake
+from utils.local.lake import LocalLake, file_lock
 
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
@@ -224,40 +223,6 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` for the duration of one write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
-        try:
-            import fcntl
-        except ImportError:  # Windows: msvcrt byte-range lock
-            import msvcrt
-
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise CatalogError(
-                            f"timed out waiting for the catalog lock {path}"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 class _Store:
     """The catalog file: ``{"version": 1, "databases": {name: {..., "Tables": {...}}}}``."""
 
@@ -284,7 +249,7 @@ class _Store:
     def update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
         """Apply ``change`` to the catalog under the write lock and save it atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        with _file_lock(self.lock_path):
+        with file_lock(self.lock_path):
             data = self.read()
             result = change(data)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".glue-", suffix=".json")

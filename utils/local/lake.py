@@ -16,8 +16,10 @@ segment that itself starts with ``~s3~`` is ``~s3~=<segment>``. So every legal S
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +62,39 @@ class NoSuchBucketError(LabError, ClientError):
                 f"The specified bucket does not exist: s3://{bucket}/ (create it first, e.g. "
                 "lab.ensure_bucket() or s3.create_bucket(Bucket=...))")},
             "ResponseMetadata": {"HTTPStatusCode": 404}}, operation)  # fmt: skip
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive lock on the file ``path`` (made if missing), across processes and threads:
+    the catalog's writes, the job records, the AutoML job creators."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # Windows: msvcrt byte-range lock
+            import msvcrt
+
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise LabError(f"timed out waiting for the lock {path}") from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def write_atomic(target: Path, data: bytes, staging: Path | None = None) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 
 from utils.errors import LabError
 from utils.local.automl.constants import JOB_NAME_RE
+from utils.local.lake import file_lock
 
 # locks this process holds: (job folder, pid, thread) -> depth. flock conflicts between two
 # open()s of the same file even in one process, so nested use in one thread must not open the
@@ -185,23 +186,12 @@ def meaningful_lines(text: str) -> list[str]:
 _ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception|Exit|Interrupt)\b|Fatal Python error)")
 
 
-@contextlib.contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """An exclusive lock on the file ``path`` (made if missing), across processes and threads."""
-    with open(path, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 class RecordUpdates:
     """Read-modify-write of a job's record, for a store with ``lock``, ``read_raw`` and
     ``record_path`` (the AutoML store and the SageMaker job records); ``stamp`` gives the
     record's LastModifiedTime."""
 
-    stamp = staticmethod(lambda: iso())
+    stamp = staticmethod(iso)
 
     def update(
         self, name: str, change: Callable[[dict[str, Any]], Any] | None = None, **fields: Any
@@ -282,7 +272,7 @@ class JobStore(RecordUpdates):
     def _creating(self) -> Iterator[None]:
         """The lock every creator takes while it claims a name (one claim at a time)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with exclusive(self.root / ".create.lock"):
+        with file_lock(self.root / ".create.lock"):
             yield
 
     # -- the job record -----------------------------------------------------------------------

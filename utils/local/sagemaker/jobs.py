@@ -36,11 +36,11 @@ from typing import Any
 
 from utils.local.automl.store import (
     RecordUpdates,
-    exclusive,
     process_alive,
     read_json,
     write_json_atomic,
 )
+from utils.local.lake import file_lock
 from utils.local.service import ServiceError, now
 
 JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -101,7 +101,7 @@ def check_job_name(name: Any, kind: JobKind) -> str:
 class JobRecords(RecordUpdates):
     """The job records of one kind in one lab home."""
 
-    stamp = staticmethod(lambda: iso())  # AWS's precision (utils.local.service.now)
+    stamp = staticmethod(iso)  # AWS's precision (utils.local.service.now)
 
     def __init__(self, home: Path, kind: JobKind) -> None:
         self.home = Path(home)
@@ -138,7 +138,7 @@ class JobRecords(RecordUpdates):
     def lock(self, name: str) -> Iterator[None]:
         folder = self.job_dir(name)
         folder.mkdir(parents=True, exist_ok=True)
-        with exclusive(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             yield
 
     def create(self, name: str, record: dict[str, Any]) -> None:
